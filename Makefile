@@ -1,0 +1,83 @@
+# Preload Station. `make run` and `make test` are all a fresh Debian/Ubuntu machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+VERSION ?= $(shell cat VERSION 2>/dev/null || git describe --tags --always 2>/dev/null || echo dev)
+GO      ?= go
+TAGS    := desktop,production,webkit2_41
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN     := build/bin/preload-station
+ART     := artifacts
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# System packages the build, the app and the tests need (Debian/Ubuntu names).
+APT_PKGS := build-essential pkg-config git ca-certificates nodejs npm \
+	libgtk-3-dev libwebkit2gtk-4.1-dev adb aapt apksigner android-framework-res \
+	xvfb xauth imagemagick chromium poppler-utils postgresql fonts-noto-cjk \
+	qemu-user-static gcc-mingw-w64-x86-64 nsis
+
+.PHONY: deps apt npm frontend agents build run serve demo test vet gotest vitest e2e smoke bench fuzz dist clean
+
+# ---- setup ---------------------------------------------------------------
+apt:
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing: $$missing"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; fi
+	@command -v go >/dev/null || { echo "Go 1.26+ is needed: https://go.dev/dl/"; exit 1; }
+
+frontend/node_modules/.stamp: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+npm: frontend/node_modules/.stamp
+
+deps: apt npm
+
+# ---- build ---------------------------------------------------------------
+frontend: npm
+	cd frontend && npm run build
+
+agents:
+	@[ ! -f scripts/build-agents.sh ] || bash scripts/build-agents.sh
+
+build: frontend agents
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+run: deps build
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then exec ./$(BIN); \
+	else echo "No display: starting the station in your browser at http://127.0.0.1:8620/"; exec ./$(BIN) serve; fi
+
+serve: build
+	./$(BIN) serve
+
+# ---- test ----------------------------------------------------------------
+test: deps frontend agents vet gotest vitest e2e smoke
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+gotest:
+	$(GO) test -race -tags $(TAGS) -timeout 20m ./...
+
+vitest: npm
+	cd frontend && npx vitest run
+
+e2e: build
+	mkdir -p $(ART)
+	cd frontend && PRELOAD_BIN=$(CURDIR)/$(BIN) ARTIFACTS=$(CURDIR)/$(ART) node e2e/run.mjs
+
+smoke: build
+	mkdir -p $(ART)
+	bash scripts/desktop-smoke.sh $(BIN) $(ART)
+
+bench: frontend agents
+	mkdir -p $(ART)
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee $(ART)/bench.txt
+
+fuzz: agents
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' backend | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} ./$$t || exit 1; done; done
+
+clean:
+	rm -rf build/bin frontend/dist $(ART) dist

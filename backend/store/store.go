@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// ErrNotFound is returned by repositories when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the station database.
+type Store struct {
+	DB   *gorm.DB
+	Path string
+}
+
+// Open opens (creating if needed) the database at path and runs migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	// WAL keeps readers and the writer apart; synchronous=NORMAL in WAL mode loses
+	// nothing that was committed when the process is killed (only on power loss).
+	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// One writer at a time is SQLite's rule anyway; a small pool lets readers run beside it.
+	sqlDB.SetMaxOpenConns(4)
+	s := &Store{DB: db, Path: path}
+	if err := s.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// migrations run in order; each runs once and is recorded in schema_versions.
+// Append only: never edit a migration that has shipped.
+var migrations = []func(tx *gorm.DB) error{
+	// 1: the initial schema.
+	func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&User{}, &Station{}, &Setting{}, &Slot{}, &Phone{},
+			&App{}, &AppList{}, &AppListItem{}, &InstallSession{}, &InstallRecord{}, &OutboxItem{})
+	},
+}
+
+// SchemaVersionLatest is the version a fully migrated database has.
+func SchemaVersionLatest() int { return len(migrations) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	db := s.DB.WithContext(ctx)
+	if err := db.AutoMigrate(&SchemaVersion{}); err != nil {
+		return fmt.Errorf("store: schema table: %w", err)
+	}
+	var current int
+	if err := db.Model(&SchemaVersion{}).Select("COALESCE(MAX(version), 0)").Scan(&current).Error; err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("store: database schema %d is newer than this program (%d): upgrade Preload Station", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := migrations[v-1](tx); err != nil {
+				return err
+			}
+			return tx.Create(&SchemaVersion{Version: v, AppliedAt: time.Now().UTC()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the recorded schema version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.DB.WithContext(ctx).Model(&SchemaVersion{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error
+	return v, err
+}
