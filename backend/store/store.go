@@ -20,6 +20,9 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	DB   *gorm.DB
 	Path string
+	// HashCost is the bcrypt cost for new password hashes; 0 means bcrypt.DefaultCost.
+	// Tests lower it to keep -race runs fast.
+	HashCost int
 }
 
 // Open opens (creating if needed) the database at path and runs migrations.
