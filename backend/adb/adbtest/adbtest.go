@@ -1,0 +1,77 @@
+// Package adbtest starts real adb servers on free ports for tests, never on
+// 5037, and finds their process ids (for kill -9 tests).
+package adbtest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// Bin returns the adb binary or skips the test when there is none.
+func Bin(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("adb")
+	if err != nil {
+		t.Skip("adb not installed (apt-get install adb): skipping tests against the real adb server")
+	}
+	return p
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StartServer starts a real adb server on a free port and kills it when the
+// test ends. It returns the port.
+func StartServer(t testing.TB) int {
+	t.Helper()
+	bin := Bin(t)
+	port := FreePort(t)
+	out, err := exec.Command(bin, "-P", strconv.Itoa(port), "start-server").CombinedOutput()
+	if err != nil {
+		t.Fatalf("adb start-server on %d: %v: %s", port, err, out)
+	}
+	t.Cleanup(func() { KillServer(bin, port) })
+	return port
+}
+
+// KillServer stops the adb server on port (adb kill-server), and kill -9s it
+// if it is still there.
+func KillServer(bin string, port int) {
+	_ = exec.Command(bin, "-P", strconv.Itoa(port), "kill-server").Run()
+	if pid, err := ServerPID(port); err == nil {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
+}
+
+// ServerPID finds the process of the adb server listening on port: adb runs
+// its daemon as `adb -L tcp:PORT fork-server server …`.
+func ServerPID(port int) (int, error) {
+	want := []byte("tcp:" + strconv.Itoa(port) + "\x00")
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(cmd, []byte("fork-server")) && bytes.Contains(cmd, want) {
+			return strconv.Atoi(filepath.Base(d))
+		}
+	}
+	return 0, fmt.Errorf("no adb server process for port %d", port)
+}
