@@ -79,5 +79,10 @@ fuzz: agents
 	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "== $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} ./$$t || exit 1; done; done
 
+# ---- installers ------------------------------------------------------------
+# dist/: Windows NSIS installer + Linux .deb + SHA256SUMS (scripts/dist.sh; docs/install.md).
+dist: frontend agents
+	bash scripts/dist.sh
+
 clean:
 	rm -rf build/bin frontend/dist $(ART) dist
