@@ -2,7 +2,6 @@ package install
 
 import (
 	"context"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -258,62 +257,89 @@ func TestStopCancelsMidAPK(t *testing.T) {
 	rig.stop()
 }
 
-func TestHubConcurrencyCapIsFair(t *testing.T) {
+func TestHubConcurrencyCapKeepsHubFull(t *testing.T) {
 	apps := testApps(3, func(int) int64 { return 200_000 })
 	rig := startEngine(t, Config{Auto: true, HubConcurrency: 2}, apps)
 	var phones []*fakePhone
-	var mu sync.Mutex
-	active, maxActive := 0, 0
 	for i := 0; i < 5; i++ {
 		f := newFakePhone(string(rune('A'+i)), 4e6, time.Millisecond, apps)
 		phones = append(phones, f)
-		p := f.phone("hub")
-		p.Transport = countingTransport{f, func(d int) {
-			mu.Lock()
-			active += d
-			maxActive = max(maxActive, active)
-			mu.Unlock()
-		}}
-		rig.e.PhoneReady(p)
+		rig.e.PhoneReady(f.phone("hub"))
 	}
 	for _, f := range phones {
 		waitFor(t, 10*time.Second, f.serial, func() bool { return phoneState(rig.e, f.serial) == StateDone })
 	}
-	if maxActive > 2 {
-		t.Errorf("%d transfers at once on a hub capped at 2", maxActive)
+	sem := rig.e.sched.hub("hub").sem
+	sem.mu.Lock()
+	peak, n, waiting := sem.peak, sem.n, len(sem.waiters)
+	sem.mu.Unlock()
+	if peak != 2 {
+		t.Errorf("peak %d transfers on a hub capped at 2 (want exactly 2: full, never over)", peak)
 	}
-	if maxActive < 2 {
-		t.Errorf("never 2 transfers at once: the hub was not kept full")
+	if n != 0 || waiting != 0 {
+		t.Errorf("permits leaked: %d out, %d waiting", n, waiting)
 	}
 }
 
-// countingTransport counts transfers in progress (from call to last byte read).
-type countingTransport struct {
-	f     *fakePhone
-	delta func(int)
-}
-
-func (c countingTransport) Name() string { return "counting" }
-
-func (c countingTransport) Install(ctx context.Context, r io.Reader, size int64) (string, error) {
-	c.delta(+1)
-	var once sync.Once
-	end := func() { once.Do(func() { c.delta(-1) }) }
-	defer end()
-	return c.f.Install(ctx, &endReader{r: r, left: size, end: end}, size)
-}
-
-type endReader struct {
-	r    io.Reader
-	left int64
-	end  func()
-}
-
-func (e *endReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	if e.left <= 0 {
-		e.end()
+func TestFIFOSemGrantsInOrder(t *testing.T) {
+	s := &fifoSem{max: 1}
+	ctx := context.Background()
+	if err := s.acquire(ctx); err != nil {
+		t.Fatal(err)
 	}
-	return n, err
+	var order []int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.acquire(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			s.release()
+		}()
+		waitFor(t, time.Second, "queued", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.waiters) == i+1 })
+	}
+	// A waiter that gives up must not take a permit with it.
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- s.acquire(cctx) }()
+	waitFor(t, time.Second, "queued", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.waiters) == 6 })
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("cancelled acquire succeeded")
+	}
+	s.release()
+	wg.Wait()
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("grant order %v, want arrival order", order)
+		}
+	}
+	if s.n != 0 {
+		t.Errorf("%d permits out after all released", s.n)
+	}
+}
+
+func TestLimiterRate(t *testing.T) {
+	l := NewLimiter(10e6)
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		if err := waitAll(context.Background(), 100_000, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2 MB at 10 MB/s = 200 ms (minus one burst of 50 ms).
+	if d := time.Since(start); d < 140*time.Millisecond {
+		t.Errorf("2 MB through a 10 MB/s limiter in %v", d)
+	}
+	var unlimited *Limiter
+	if err := waitAll(context.Background(), 1<<30, unlimited, NewLimiter(0)); err != nil {
+		t.Fatal(err)
+	}
 }

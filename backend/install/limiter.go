@@ -75,6 +75,7 @@ type fifoSem struct {
 	mu      sync.Mutex
 	max     int
 	n       int
+	peak    int // most permits ever out at once (tests and status)
 	waiters []chan struct{}
 }
 
@@ -82,6 +83,7 @@ func (s *fifoSem) acquire(ctx context.Context) error {
 	s.mu.Lock()
 	if s.max <= 0 || s.n < s.max {
 		s.n++
+		s.peak = max(s.peak, s.n)
 		s.mu.Unlock()
 		return nil
 	}
