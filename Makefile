@@ -37,8 +37,13 @@ deps: apt npm
 frontend: npm
 	cd frontend && npm run build
 
-agents:
-	@[ ! -f scripts/build-agents.sh ] || bash scripts/build-agents.sh
+# The phone agent builds backend/agent embeds; rebuilt only when its sources change.
+AGENT_SRC := $(shell find cmd/preload-agent backend/phone backend/agent/wire backend/sim/simos -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod scripts/build-agents.sh VERSION
+backend/agent/bin/.stamp: $(AGENT_SRC)
+	bash scripts/build-agents.sh
+	touch $@
+
+agents: backend/agent/bin/.stamp
 
 build: frontend agents
 	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -53,10 +58,10 @@ serve: build
 # ---- test ----------------------------------------------------------------
 test: deps frontend agents vet gotest vitest e2e smoke
 
-vet:
+vet: agents
 	$(GO) vet -tags $(TAGS) ./...
 
-gotest:
+gotest: agents
 	$(GO) test -race -tags $(TAGS) -timeout 20m ./...
 
 vitest: npm
