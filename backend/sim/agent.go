@@ -156,7 +156,7 @@ func (ph *Phone) startProgram(file string, args []string, wait bool, stdout io.W
 		return 126
 	}
 	useProcess := ph.sim.opts.AgentProcess && hostArch
-	if !useProcess && ph.sim.opts.RunAgent == nil {
+	if !useProcess && ph.sim.opts.RunAgent == nil && ph.sim.opts.RunAgentLog == nil {
 		ph.logf("start %s: the sim has no agent to run (Options.RunAgent)", file)
 		fmt.Fprintf(stdout, "/system/bin/sh: %s: can't execute: Exec format error\n", file)
 		return 126
@@ -173,12 +173,21 @@ func (ph *Phone) startProgram(file string, args []string, wait bool, stdout io.W
 	ph.mu.Unlock()
 	osys := &phoneOS{ph: ph, owner: a}
 	ph.logf("agent pid %d started: %s %s", a.pid, file, strings.Join(args, " "))
+	// A foreground run (`preload-agent --version`) prints to the shell; a
+	// detached one to the sim's log, as its real output goes to /dev/null.
+	var logw io.Writer = &prefixWriter{ph: ph}
+	if wait {
+		logw = stdout
+	}
 	go func() {
 		defer close(a.done)
 		defer cancel()
-		if useProcess {
-			a.err = ph.runProcess(ctx, b, args, osys)
-		} else {
+		switch {
+		case useProcess:
+			a.err = ph.runProcess(ctx, b, args, osys, logw)
+		case ph.sim.opts.RunAgentLog != nil:
+			a.err = ph.sim.opts.RunAgentLog(ctx, osys, args, logw)
+		default:
 			a.err = ph.sim.opts.RunAgent(ctx, osys, args)
 		}
 		osys.closeAll()
@@ -199,7 +208,7 @@ func (ph *Phone) startProgram(file string, args []string, wait bool, stdout io.W
 }
 
 // runProcess runs the agent binary on the host, its phone reached over a bridge.
-func (ph *Phone) runProcess(ctx context.Context, bin []byte, args []string, osys *phoneOS) error {
+func (ph *Phone) runProcess(ctx context.Context, bin []byte, args []string, osys *phoneOS, out io.Writer) error {
 	dir, err := os.MkdirTemp(ph.dir, "proc-")
 	if err != nil {
 		return err
@@ -220,7 +229,6 @@ func (ph *Phone) runProcess(ctx context.Context, bin []byte, args []string, osys
 	cmd.Env = append(os.Environ(), simos.EnvBridge+"="+ln.Addr().String())
 	cmd.Dir = dir
 	cmd.WaitDelay = 2 * time.Second
-	out := &prefixWriter{ph: ph}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd.Run()
 }

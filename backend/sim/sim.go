@@ -49,6 +49,10 @@ type Options struct {
 	// RunAgent runs the phone agent in-process (phone.Main in the real wiring)
 	// when the station starts a pushed agent build.
 	RunAgent func(ctx context.Context, osys simos.PhoneOS, args []string) error
+	// RunAgentLog, when set, is used instead of RunAgent and gets where the
+	// agent's output goes: the shell for a foreground run (--version), the
+	// sim's log for a detached one (phone.MainLog in the real wiring).
+	RunAgentLog func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error
 	// AgentProcess runs a pushed agent built for this host as a real process
 	// with PRELOAD_SIM_OS set to a per-phone bridge (simos.Dial).
 	AgentProcess bool
