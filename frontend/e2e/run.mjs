@@ -1,0 +1,243 @@
+// End-to-end test: the real binary's `serve` mode in headless Chromium.
+// First-run setup → admin created → sign out → sign in → Hub, in English and in
+// Chinese, each against a fresh data directory. Screenshots go to $ARTIFACTS.
+//
+//   PRELOAD_BIN=../build/bin/preload-station ARTIFACTS=../artifacts node e2e/run.mjs
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+
+const bin = resolve(process.env.PRELOAD_BIN ?? '../build/bin/preload-station');
+const artifacts = resolve(process.env.ARTIFACTS ?? '../artifacts');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(artifacts, { recursive: true });
+
+if (!existsSync(bin)) fail(`binary not found: ${bin} (run make build)`);
+if (!existsSync(chromiumPath)) fail(`chromium not found at ${chromiumPath} (apt-get install chromium)`);
+
+function fail(msg) {
+  console.error(`e2e: ${msg}`);
+  process.exit(1);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** startServe runs `serve` on a free loopback port with a temp data dir and resolves with its URL. */
+async function startServe() {
+  const data = mkdtempSync(join(tmpdir(), 'preload-e2e-'));
+  const port = await freePort();
+  const proc = spawn(bin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PRELOAD_DATA: '', PRELOAD_TOKEN: '' },
+  });
+  let log = '';
+  proc.stderr.on('data', (d) => (log += d));
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`serve did not start in 20 s:\n${log}`)), 20000);
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving at (http\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    });
+    proc.once('exit', (code) => rej(new Error(`serve exited with ${code}:\n${log}`)));
+  });
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(data, { recursive: true, force: true });
+  };
+  return { url, stop, log: () => log };
+}
+
+const T = {
+  en: {
+    setupTitle: 'Set up this station',
+    stationName: 'Station name',
+    adminUsername: 'Administrator username',
+    password: 'Password',
+    confirm: 'Confirm password',
+    create: 'Create station',
+    hub: 'Hub',
+    hubEmpty: 'No phones connected',
+    logout: 'Sign out',
+    signIn: 'Sign in',
+    username: 'Username',
+    badLogin: 'Wrong username or password.',
+    mismatch: 'The passwords do not match.',
+  },
+  'zh-CN': {
+    setupTitle: '设置本工作站',
+    stationName: '工作站名称',
+    adminUsername: '管理员用户名',
+    password: '密码',
+    confirm: '确认密码',
+    create: '创建工作站',
+    hub: '集线器',
+    hubEmpty: '没有已连接的手机',
+    logout: '退出登录',
+    signIn: '登录',
+    username: '用户名',
+    badLogin: '用户名或密码错误。',
+    mismatch: '两次输入的密码不一致。',
+  },
+};
+
+const results = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${err?.stack ?? err}`);
+    throw err;
+  }
+}
+
+async function expectHeading(page, text) {
+  await page.getByRole('heading', { level: 1, name: text, exact: true }).waitFor({ state: 'visible' });
+}
+
+async function expectAlert(page, text) {
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ state: 'visible' });
+  const got = (await alert.textContent())?.trim();
+  if (got !== text) throw new Error(`alert says ${JSON.stringify(got)}, want ${JSON.stringify(text)}`);
+}
+
+/** scenario walks first run to the Hub in one language. */
+async function scenario(browser, lang) {
+  const t = T[lang];
+  const serve = await startServe();
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const consoleErrors = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  try {
+    await step(`[${lang}] setup screen on first run`, async () => {
+      await page.goto(serve.url);
+      await expectHeading(page, T.en.setupTitle); // browser locale is en-US
+      if (lang !== 'en') {
+        await page.getByLabel('Language').first().selectOption(lang);
+        await expectHeading(page, t.setupTitle);
+        const htmlLang = await page.evaluate(() => document.documentElement.lang);
+        if (htmlLang !== lang) throw new Error(`<html lang> is ${htmlLang}`);
+      }
+      await page.screenshot({ path: join(artifacts, `e2e-${lang}-1-setup.png`) });
+    });
+
+    await step(`[${lang}] setup refuses mismatched passwords`, async () => {
+      await page.getByLabel(t.stationName, { exact: true }).fill('Shop 12');
+      await page.getByLabel(t.adminUsername, { exact: true }).fill('admin');
+      await page.getByLabel(t.password, { exact: true }).fill('station-pass-1');
+      await page.getByLabel(t.confirm, { exact: true }).fill('station-pass-2');
+      await page.getByRole('button', { name: t.create }).click();
+      await expectAlert(page, t.mismatch);
+    });
+
+    await step(`[${lang}] setup creates the admin and opens the Hub`, async () => {
+      await page.getByLabel(t.confirm, { exact: true }).fill('station-pass-1');
+      await page.getByRole('button', { name: t.create }).click();
+      await expectHeading(page, t.hub);
+      await page.getByText(t.hubEmpty).waitFor();
+      await page.screenshot({ path: join(artifacts, `e2e-${lang}-2-hub-after-setup.png`) });
+    });
+
+    await step(`[${lang}] sign out shows the login screen`, async () => {
+      await page.getByRole('button', { name: t.logout }).click();
+      await expectHeading(page, t.signIn);
+      await page.screenshot({ path: join(artifacts, `e2e-${lang}-3-login.png`) });
+    });
+
+    await step(`[${lang}] wrong password is refused with a translated message`, async () => {
+      await page.getByLabel(t.username, { exact: true }).fill('admin');
+      await page.getByLabel(t.password, { exact: true }).fill('not-the-password');
+      await page.getByRole('button', { name: t.signIn }).click();
+      await expectAlert(page, t.badLogin);
+    });
+
+    await step(`[${lang}] sign in as the admin opens the Hub`, async () => {
+      await page.getByLabel(t.password, { exact: true }).fill('station-pass-1');
+      await page.getByRole('button', { name: t.signIn }).click();
+      await expectHeading(page, t.hub);
+      await page.screenshot({ path: join(artifacts, `e2e-${lang}-4-hub.png`) });
+    });
+
+    await step(`[${lang}] language and session survive a reload`, async () => {
+      await page.reload();
+      await expectHeading(page, t.hub);
+    });
+
+    await step(`[${lang}] navigation reaches every page`, async () => {
+      const nav = page.getByRole('navigation');
+      const links = await nav.getByRole('link').all();
+      if (links.length !== 6) throw new Error(`${links.length} nav links, want 6`);
+      for (const link of links) {
+        const name = (await link.textContent()).trim();
+        await link.click();
+        await expectHeading(page, name);
+      }
+      await nav.getByRole('link', { name: t.hub }).click();
+      await expectHeading(page, t.hub);
+    });
+
+    await step(`[${lang}] no uncaught page errors`, async () => {
+      if (consoleErrors.length) throw new Error(consoleErrors.join('\n'));
+    });
+  } catch (err) {
+    await page.screenshot({ path: join(artifacts, `e2e-${lang}-failure.png`) }).catch(() => {});
+    console.error(serve.log());
+    throw err;
+  } finally {
+    await context.close();
+    await serve.stop();
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
+});
+let failed = false;
+try {
+  for (const lang of ['en', 'zh-CN']) await scenario(browser, lang);
+} catch {
+  failed = true;
+} finally {
+  await browser.close();
+}
+const passed = results.filter((r) => r.ok).length;
+console.log(`e2e: ${passed} passed, ${results.length - passed} failed`);
+process.exit(failed ? 1 : 0);
