@@ -355,4 +355,3 @@ func testOutbox(t *testing.T, dsn string) {
 	}
 	t.Logf("%d records delivered exactly once; %d report requests, %d duplicates ignored by the server", n, dropped.Load(), dupSeen.Load())
 }
-
