@@ -32,7 +32,8 @@ export function toApiError(err: unknown): ApiError {
 export function handleError(err: unknown): string {
   const e = toApiError(err);
   const t = get(_);
+  const values = { message: e.message || e.code };
   const known = get(json)(`errors.${e.code}`);
-  if (typeof known === 'string') return t(`errors.${e.code}`);
-  return t('errors.internal', { values: { message: e.message || e.code } });
+  if (typeof known === 'string') return t(`errors.${e.code}`, { values });
+  return t('errors.internal', { values });
 }

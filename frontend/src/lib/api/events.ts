@@ -21,6 +21,8 @@ export const Events = {
   SessionChanged: 'session:changed',
   SettingsChanged: 'settings:changed',
   StationChanged: 'station:changed',
+
+  AgentState: 'agent:state',
 } as const;
 
 export type EventName = (typeof Events)[keyof typeof Events];
