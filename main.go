@@ -27,6 +27,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "the station UI over HTTP on loopback, no window", runServe},
+		{"catalog", "run the catalog server, or admin tasks: catalog user add|app add|list set|station code", runCatalog},
 		{"apk", "inspect an APK: apk inspect FILE [--json]", runAPK},
 		{"sim", "attach N virtual phones to the local adb server", runSim},
 	}
