@@ -25,6 +25,7 @@ type badging struct {
 	label                                string
 	labels                               map[string]string // "" and locales
 	icon                                 string
+	iconByDensity                        map[int]string
 	nativeCode                           []string
 }
 
@@ -43,7 +44,7 @@ func aaptBadging(t *testing.T, path string) badging {
 	if err != nil {
 		t.Fatalf("aapt dump badging: %v\n%s", err, out)
 	}
-	b := badging{labels: map[string]string{}}
+	b := badging{labels: map[string]string{}, iconByDensity: map[int]string{}}
 	for _, line := range strings.Split(string(out), "\n") {
 		switch {
 		case strings.HasPrefix(line, "package:"):
@@ -64,6 +65,11 @@ func aaptBadging(t *testing.T, path string) badging {
 			b.sdk = strings.Trim(strings.TrimPrefix(line, "sdkVersion:"), "'")
 		case strings.HasPrefix(line, "targetSdkVersion:"):
 			b.targetSdk = strings.Trim(strings.TrimPrefix(line, "targetSdkVersion:"), "'")
+		case strings.HasPrefix(line, "application-icon-"):
+			if m := regexp.MustCompile(`^application-icon-(\d+):'(.*)'$`).FindStringSubmatch(line); m != nil {
+				d, _ := strconv.Atoi(m[1])
+				b.iconByDensity[d] = m[2]
+			}
 		case strings.HasPrefix(line, "application-label"):
 			if m := reLabelLoc.FindStringSubmatch(line); m != nil {
 				b.labels[m[1]] = aaptUnescape.Replace(m[2])
@@ -103,6 +109,8 @@ func TestInspectMatchesAapt(t *testing.T) {
 			Label: "Old", LabelZH: "旧版", Signer: "b", V1Only: true, ABIs: []string{"armeabi-v7a"}}, []string{"v1"}},
 		{"v2 only key b", apktest.Spec{Package: "com.example.v2", VersionCode: 2147483647, VersionName: "2.0-beta (中文) 'q'",
 			MinSDK: 24, TargetSDK: 34, Label: `Quotes "and" @ & <b>`, Signer: "b", V2Only: true}, []string{"v2"}},
+		{"aapt2 adaptive icon", apktest.Spec{Package: "com.example.modern", VersionCode: 31, VersionName: "3.1", MinSDK: 26, TargetSDK: 34,
+			Label: "Modern", LabelZH: "现代", Icon: true, Aapt2: true, ABIs: []string{"arm64-v8a", "x86_64"}}, []string{"v1", "v2", "v3"}},
 		{"split", apktest.Spec{Package: "com.example.split", VersionCode: 9, VersionName: "9", Split: "config.arm64_v8a", ABIs: []string{"arm64-v8a"}}, []string{"v1", "v2", "v3"}},
 		{"payload and emoji", apktest.Spec{Package: "com.example.big", VersionCode: 77, VersionName: "7.7", Label: "Big 🚀", LabelZH: "大应用 🚀",
 			PayloadBytes: 3 << 20, ABIs: []string{"arm64-v8a"}}, []string{"v1", "v2", "v3"}},
@@ -129,7 +137,27 @@ func TestInspectMatchesAapt(t *testing.T) {
 			check("label", info.Label, want.label)
 			check("labels", info.Labels, want.labels)
 			check("split", info.Split, want.split)
-			check("icon", info.Icon, want.icon)
+			// aapt names the icon for each screen density; we keep the
+			// sharpest, the one for the highest density it lists.
+			wantIcon, best := want.icon, 0
+			for d, p := range want.iconByDensity {
+				if d > best {
+					wantIcon, best = p, d
+				}
+			}
+			if strings.HasSuffix(wantIcon, ".xml") {
+				// An adaptive (XML) icon needs a drawable renderer to show; we
+				// keep the best bitmap of the same resource instead.
+				if !strings.HasSuffix(info.Icon, ".png") {
+					t.Errorf("icon = %q, want a bitmap of the same resource as aapt's %q", info.Icon, wantIcon)
+				}
+				// apktest's aapt2 icon has 48 px (mdpi) and 72 px (hdpi) bitmaps.
+				if img, err := png.Decode(bytes.NewReader(info.IconPNG)); err != nil || img.Bounds().Dx() != 72 {
+					t.Errorf("icon %s is not the 72 px hdpi bitmap (err %v)", info.Icon, err)
+				}
+			} else {
+				check("icon", info.Icon, wantIcon)
+			}
 			if len(want.nativeCode) == 0 {
 				want.nativeCode = []string{}
 			}

@@ -60,7 +60,9 @@ func TestWriteTableAndJSON(t *testing.T) {
 	_, err = Inspect(notAPK)
 	out.Reset()
 	WriteJSON(&out, notAPK, nil, err)
-	var refusal struct{ Error struct{ Code, Message, MessageZh string } }
+	var refusal struct {
+		Error struct{ Code, Message, MessageZh string }
+	}
 	if json.Unmarshal(out.Bytes(), &refusal); refusal.Error.Code != CodeNotZip || refusal.Error.MessageZh == "" {
 		t.Errorf("json refusal %s", out.String())
 	}

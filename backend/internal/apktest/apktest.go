@@ -32,6 +32,7 @@ import (
 // elsewhere can point them somewhere else from a TestMain.
 var (
 	AaptPath      = "/usr/bin/aapt"
+	Aapt2Path     = "/usr/bin/aapt2"
 	ApksignerPath = "/usr/bin/apksigner"
 	FrameworkRes  = "/usr/share/android-framework-res/framework-res.apk"
 )
@@ -60,14 +61,15 @@ type Spec struct {
 	V1Only, V2Only bool // signing schemes; neither = apksigner's default (v1+v2+v3)
 
 	Split string // manifest split="…" attribute: makes a split APK (e.g. "config.arm64_v8a")
-	Icon  bool   // add res/drawable/icon.png as android:icon
+	Icon  bool   // add an android:icon (aapt: res/drawable/icon.png; Aapt2: mdpi+hdpi PNGs and an anydpi-v26 adaptive XML)
+	Aapt2 bool   // build with aapt2 (UTF-8 string pools, as modern build tools make them) instead of aapt
 }
 
 // Available reports why APKs cannot be built here, or nil when they can.
 // Tests call it and t.Skip with the error when it is not nil.
 func Available() error {
 	var missing []string
-	for _, p := range []string{AaptPath, ApksignerPath, FrameworkRes} {
+	for _, p := range []string{AaptPath, Aapt2Path, ApksignerPath, FrameworkRes} {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -237,10 +239,21 @@ func build(work, key string, s Spec) (string, error) {
 		return "", err
 	}
 	unaligned := filepath.Join(work, "aapt.apk")
-	args := []string{"package", "-f", "-M", filepath.Join(work, "AndroidManifest.xml"),
-		"-S", filepath.Join(work, "res"), "-I", FrameworkRes, "-F", unaligned}
-	if out, err := exec.Command(AaptPath, args...).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("aapt package: %v\n%s", err, out)
+	if s.Aapt2 {
+		flat := filepath.Join(work, "res.zip")
+		if out, err := exec.Command(Aapt2Path, "compile", "--dir", filepath.Join(work, "res"), "-o", flat).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("aapt2 compile: %v\n%s", err, out)
+		}
+		if out, err := exec.Command(Aapt2Path, "link", "-o", unaligned, "-I", FrameworkRes,
+			"--manifest", filepath.Join(work, "AndroidManifest.xml"), flat).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("aapt2 link: %v\n%s", err, out)
+		}
+	} else {
+		args := []string{"package", "-f", "-M", filepath.Join(work, "AndroidManifest.xml"),
+			"-S", filepath.Join(work, "res"), "-I", FrameworkRes, "-F", unaligned}
+		if out, err := exec.Command(AaptPath, args...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("aapt package: %v\n%s", err, out)
+		}
 	}
 	unsigned := filepath.Join(work, "unsigned.apk")
 	if err := addEntries(unaligned, unsigned, key, s); err != nil {
@@ -316,8 +329,26 @@ func writeSources(work string, s Spec) error {
 			return err
 		}
 	}
-	if s.Icon {
-		if err := write("drawable/icon.png", string(iconPNG(s.Package))); err != nil {
+	switch {
+	case s.Icon && s.Aapt2:
+		for _, f := range []struct {
+			rel  string
+			size int
+		}{{"drawable-mdpi/icon.png", 48}, {"drawable-hdpi/icon.png", 72}, {"drawable/icon_fg.png", 108}} {
+			if err := write(f.rel, string(iconPNG(s.Package, f.size))); err != nil {
+				return err
+			}
+		}
+		adaptive := `<?xml version="1.0" encoding="utf-8"?>
+<adaptive-icon xmlns:android="http://schemas.android.com/apk/res/android">
+  <background android:drawable="@drawable/icon_fg"/><foreground android:drawable="@drawable/icon_fg"/>
+</adaptive-icon>
+`
+		if err := write("drawable-anydpi-v26/icon.xml", adaptive); err != nil {
+			return err
+		}
+	case s.Icon:
+		if err := write("drawable/icon.png", string(iconPNG(s.Package, 48))); err != nil {
 			return err
 		}
 	}
@@ -349,13 +380,14 @@ func xmlEscape(w io.Writer, s string) error {
 
 // iconPNG draws a small icon whose colour depends on the package, so icons
 // of different test apps differ.
-func iconPNG(pkg string) []byte {
+func iconPNG(pkg string, size int) []byte {
 	sum := sha256.Sum256([]byte(pkg))
-	img := image.NewNRGBA(image.Rect(0, 0, 48, 48))
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	c := color.NRGBA{sum[0], sum[1], sum[2], 255}
-	for y := 0; y < 48; y++ {
-		for x := 0; x < 48; x++ {
-			if (x-24)*(x-24)+(y-24)*(y-24) < 22*22 {
+	r := size/2 - 2
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			if (x-size/2)*(x-size/2)+(y-size/2)*(y-size/2) < r*r {
 				img.Set(x, y, c)
 			}
 		}

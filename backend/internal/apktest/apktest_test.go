@@ -22,6 +22,7 @@ func TestBuildVerifies(t *testing.T) {
 	}{
 		{"default", Spec{Package: "com.example.one", VersionCode: 3, VersionName: "1.0", LabelZH: "一号", ABIs: []string{"arm64-v8a", "armeabi-v7a"}, Icon: true}, []string{"v1", "v2", "v3"}},
 		{"v1 only key b", Spec{Package: "com.example.two", VersionCode: 1, Signer: "b", V1Only: true, TargetSDK: 29, PayloadBytes: 1 << 20}, []string{"v1"}},
+		{"aapt2 with adaptive icon", Spec{Package: "com.example.four", VersionCode: 4, VersionName: "4", LabelZH: "四", Icon: true, Aapt2: true, ABIs: []string{"x86_64"}}, []string{"v1", "v2", "v3"}},
 		{"v2 only", Spec{Package: "com.example.three", VersionCode: 7, V2Only: true, MinSDK: 24, Label: `It's "quoted" & @odd`}, []string{"v2"}},
 	}
 	for _, c := range cases {
