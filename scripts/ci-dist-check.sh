@@ -29,9 +29,12 @@ export DEBIAN_FRONTEND=noninteractive
 ART=${ARTIFACTS:-$ROOT/artifacts}/dist
 mkdir -p "$ART"
 TMP=$(mktemp -d)
-APP_PID=""
+INSTALLED=""
 cleanup() {
-  [ -z "$APP_PID" ] || kill "$APP_PID" 2>/dev/null || true
+  # A failed check must not leave the package behind on a developer's machine.
+  if [ -n "$INSTALLED" ] && dpkg -s preload-station 2>/dev/null | grep -q '^Status: install ok installed'; then
+    $SUDO apt-get remove -y -q preload-station >/dev/null 2>&1 || true
+  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -66,6 +69,7 @@ setup=$(ls dist/PreloadStation-*-windows-amd64-setup.exe)
 # ---- Linux: install, run, remove ------------------------------------------
 step "apt-get install ./$deb"
 if dpkg -s preload-station >/dev/null 2>&1; then $SUDO apt-get remove -y -q preload-station; fi
+INSTALLED=1
 $SUDO apt-get install -y -q "./$deb"
 dpkg -s preload-station | grep -q '^Status: install ok installed' || fail "preload-station is not installed"
 [ -x /usr/bin/preload-station ] || fail "/usr/bin/preload-station missing after install"
@@ -82,6 +86,8 @@ echo "version ok: $got"
 
 step "run the installed app under Xvfb"
 # A private HOME and data dir: the check never touches anyone's real settings.
+# The screen is larger than the window: with no window manager to fit it, a
+# window bigger than the screen stays blank in WebKitGTK.
 mkdir -p "$TMP/home" "$TMP/data"
 cat > "$TMP/shot.sh" <<'EOF'
 #!/usr/bin/env bash
@@ -109,7 +115,7 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 echo "colours=$colours alive=$alive"
 [ "$colours" -ge 64 ] && [ "$alive" = yes ]
 EOF
-if ! xvfb-run -a -s "-screen 0 1366x800x24" bash "$TMP/shot.sh" "$ART/deb-app-screenshot.png" "$ART/deb-app.log" "$TMP/data"; then
+if ! xvfb-run -a -s "-screen 0 1920x1080x24" bash "$TMP/shot.sh" "$ART/deb-app-screenshot.png" "$ART/deb-app.log" "$TMP/data"; then
   tail -30 "$ART/deb-app.log" >&2 || true
   fail "the installed app did not show its window under Xvfb (see $ART/deb-app-screenshot.png, $ART/deb-app.log)"
 fi
