@@ -62,7 +62,7 @@ type Downloader struct {
 	Attempts int               // tries per file; 0 = 8
 	Backoff  time.Duration     // first retry delay; 0 = 500ms, doubled each time, capped at 30s
 	Stall    time.Duration     // no byte for this long aborts the attempt; 0 = 30s
-	Keep     func(string) bool // hashes eviction must not touch (the active list's)
+	Keep     func() map[string]bool // hashes eviction must not touch (the active list's), read once per Prefetch
 
 	mu     sync.Mutex
 	status Progress
@@ -111,7 +111,11 @@ func (d *Downloader) Prefetch(ctx context.Context, wants []Want) (Result, error)
 		wanted[w.SHA256] = true
 		total += w.Size
 	}
-	keep := func(sha string) bool { return wanted[sha] || (d.Keep != nil && d.Keep(sha)) }
+	var needed map[string]bool
+	if d.Keep != nil {
+		needed = d.Keep()
+	}
+	keep := func(sha string) bool { return wanted[sha] || needed == nil && d.Keep != nil || needed[sha] }
 
 	var (
 		res      = Result{Files: len(wants)}

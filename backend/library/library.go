@@ -95,6 +95,7 @@ func (l *Library) AddFile(ctx context.Context, path string) (AddResult, error) {
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return AddResult{}, newErr(CodeIO, "cannot read the library", "无法读取应用库", err)
 	}
+	l.Cache.Evict(info.Size, l.keepFunc())
 	if err := l.putFile(path, info); err != nil {
 		return AddResult{}, err
 	}
@@ -197,14 +198,21 @@ func (l *Library) notFound(err error, what string) error {
 	return newErr(CodeIO, "cannot read the library", "无法读取应用库", err)
 }
 
-// keep protects from eviction every APK the active list needs and every
-// custom APK (its original may be gone: it cannot be fetched again).
-func (l *Library) keep(sha string) bool {
+// keep is the set eviction must not touch: every APK the active list needs
+// and every custom APK (its original may be gone: it cannot be fetched
+// again). nil means "unsure": the caller keeps everything.
+func (l *Library) keep() map[string]bool {
 	needed, err := l.Needed(context.Background())
 	if err != nil {
-		return true // unsure: keep everything
+		return nil
 	}
-	return needed[sha]
+	return needed
+}
+
+// keepFunc adapts keep for Cache.Evict.
+func (l *Library) keepFunc() func(string) bool {
+	needed := l.keep()
+	return func(sha string) bool { return needed == nil || needed[sha] }
 }
 
 // Needed is the set of hashes eviction must not remove.

@@ -208,7 +208,7 @@ func TestListsAndEvictionKeepsActiveList(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Need room for 1000 more bytes: only b may go, even though a is older.
-	evicted := lib.Cache.Evict(1000, lib.keep)
+	evicted := lib.Cache.Evict(1000, lib.keepFunc())
 	if len(evicted) != 1 || evicted[0] != b.SHA256 {
 		t.Fatalf("evicted %v, want only b", evicted)
 	}
@@ -216,7 +216,7 @@ func TestListsAndEvictionKeepsActiveList(t *testing.T) {
 		t.Fatal("evicted something the list or a custom app needs")
 	}
 	// Everything left is needed: stay over the cap rather than lose it.
-	if ev := lib.Cache.Evict(5000, lib.keep); len(ev) != 0 {
+	if ev := lib.Cache.Evict(5000, lib.keepFunc()); len(ev) != 0 {
 		t.Fatalf("evicted needed files %v", ev)
 	}
 
@@ -373,5 +373,35 @@ func TestPrefetchParallelVerifiedWithProgress(t *testing.T) {
 	bogus := Want{SHA256: sum([]byte("nope")), Size: 4}
 	if _, err := d.Prefetch(ctx, []Want{bogus}); CodeOf(err) != CodeDownload {
 		t.Fatalf("unknown hash: %v", err)
+	}
+}
+
+func TestPrefetchEvictsOnlyUnneeded(t *testing.T) {
+	ctx := context.Background()
+	lib := openLib(t, 300<<10)
+	old := addRow(t, lib, store.SourceCatalog, bytes.Repeat([]byte{9}, 100<<10))    // not on any list: may go
+	custom := addRow(t, lib, store.SourceCustom, bytes.Repeat([]byte{8}, 60<<10)) // custom: stays
+	fs := &fileServer{blobs: map[string][]byte{}}
+	var wants []Want
+	for i := 0; i < 2; i++ {
+		b := bytes.Repeat([]byte{byte(i)}, 100<<10)
+		fs.blobs[sum(b)] = b
+		wants = append(wants, Want{SHA256: sum(b), Size: int64(len(b))})
+	}
+	srv := httptest.NewServer(fs)
+	defer srv.Close()
+	lib.Downloader.Source = urlSource(srv.URL)
+	lib.Downloader.Parallel = 1
+	if _, err := lib.Downloader.Prefetch(ctx, wants); err != nil {
+		t.Fatal(err)
+	}
+	if lib.Cache.Has(old.SHA256) {
+		t.Fatal("the unneeded APK was not evicted to make room")
+	}
+	if !lib.Cache.Has(custom.SHA256) || !lib.Cache.Has(wants[0].SHA256) || !lib.Cache.Has(wants[1].SHA256) {
+		t.Fatal("evicted a custom APK or a wanted one")
+	}
+	if u := lib.Cache.Usage(); u > 300<<10 {
+		t.Fatalf("cache holds %d bytes, over its cap", u)
 	}
 }
