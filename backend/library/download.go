@@ -56,12 +56,12 @@ type Progress struct {
 type Downloader struct {
 	Cache    *Cache
 	Source   Source
-	HTTP     *http.Client      // nil = http.DefaultClient
-	Emit     events.Emitter    // nil = no events
-	Parallel int               // files at once; 0 = 4
-	Attempts int               // tries per file; 0 = 8
-	Backoff  time.Duration     // first retry delay; 0 = 500ms, doubled each time, capped at 30s
-	Stall    time.Duration     // no byte for this long aborts the attempt; 0 = 30s
+	HTTP     *http.Client           // nil = http.DefaultClient
+	Emit     events.Emitter         // nil = no events
+	Parallel int                    // files at once; 0 = 4
+	Attempts int                    // tries per file; 0 = 8
+	Backoff  time.Duration          // first retry delay; 0 = 500ms, doubled each time, capped at 30s
+	Stall    time.Duration          // no byte for this long aborts the attempt; 0 = 30s
 	Keep     func() map[string]bool // hashes eviction must not touch (the active list's), read once per Prefetch
 
 	mu     sync.Mutex

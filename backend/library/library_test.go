@@ -379,7 +379,7 @@ func TestPrefetchParallelVerifiedWithProgress(t *testing.T) {
 func TestPrefetchEvictsOnlyUnneeded(t *testing.T) {
 	ctx := context.Background()
 	lib := openLib(t, 300<<10)
-	old := addRow(t, lib, store.SourceCatalog, bytes.Repeat([]byte{9}, 100<<10))    // not on any list: may go
+	old := addRow(t, lib, store.SourceCatalog, bytes.Repeat([]byte{9}, 100<<10))  // not on any list: may go
 	custom := addRow(t, lib, store.SourceCustom, bytes.Repeat([]byte{8}, 60<<10)) // custom: stays
 	fs := &fileServer{blobs: map[string][]byte{}}
 	var wants []Want
