@@ -113,7 +113,7 @@ func testAPI(t *testing.T, dsn string) {
 	dir := t.TempDir()
 	var apps [][]byte
 	for i, spec := range []apktest.Spec{
-		{Package: "com.example.maps", VersionCode: 3, VersionName: "3.0", Label: "Maps", LabelZH: "地图", PayloadBytes: 64 << 10},
+		{Package: "com.example.maps", VersionCode: 3, VersionName: "3.0", Label: "Maps", LabelZH: "地图", PayloadBytes: 64 << 10, Icon: true},
 		{Package: "com.example.chat", VersionCode: 9, VersionName: "9", Label: "Chat", ABIs: []string{"arm64-v8a", "armeabi-v7a"}},
 		{Package: "com.example.pay", VersionCode: 1, VersionName: "1", Label: "Pay"},
 	} {
@@ -158,6 +158,20 @@ func testAPI(t *testing.T, dsn string) {
 	resp.Body.Close()
 	if resp.StatusCode != 206 || resp.Header.Get("ETag") != `"`+s0+`"` || !bytes.Equal(body, apps[0][100:]) {
 		t.Fatalf("range download: %d etag %q, %d bytes", resp.StatusCode, resp.Header.Get("ETag"), len(body))
+	}
+	ireq, _ := http.NewRequest("GET", e.url+"/api/v1/apps/"+s0+"/icon", nil)
+	ireq.Header.Set("X-Station-Key", key)
+	iresp, err := http.DefaultClient.Do(ireq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, _ := io.ReadAll(iresp.Body)
+	iresp.Body.Close()
+	if iresp.StatusCode != 200 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("icon: %d, %d bytes", iresp.StatusCode, len(png))
+	}
+	if st, c := e.call("GET", "/api/v1/apps/"+sha(apps[1])+"/icon", key, "", nil, nil); st != 404 || c != CodeNotFound {
+		t.Fatalf("no icon: %d %s", st, c)
 	}
 	if st, c := e.call("GET", "/api/v1/apps/"+strings.ToUpper(s0)+"/apk", key, "", nil, nil); st != 400 || c != CodeBadRequest {
 		t.Fatalf("bad sha: %d %s", st, c)

@@ -314,7 +314,40 @@ func (c *Client) saveList(ctx context.Context, operator string, in OptimizedList
 	if err := c.Lib.ActivateList(ctx, listID); err != nil {
 		return store.AppList{}, err
 	}
+	list, err := c.Lib.List(ctx, listID)
+	if err != nil {
+		return list, err
+	}
+	c.fetchIcons(ctx, list)
 	return c.Lib.List(ctx, listID)
+}
+
+// fetchIcons fills in missing app icons; best effort: a list without icons still installs.
+func (c *Client) fetchIcons(ctx context.Context, list store.AppList) {
+	st, err := c.station(ctx)
+	if err != nil {
+		return
+	}
+	hc := c.jsonClient()
+	for _, it := range list.Items {
+		if len(it.App.Icon) > 0 {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, st.CatalogURL+"/api/v1/apps/"+it.App.SHA256+"/icon", nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("X-Station-Key", st.Key)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return
+		}
+		icon, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20+1))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && err == nil && len(icon) <= 1<<20 {
+			c.Store.DB.WithContext(ctx).Model(&store.App{}).Where("id = ?", it.App.ID).Update("icon", icon)
+		}
+	}
 }
 
 // DownloadRequest implements library.Source: the APK download URL with the station key.

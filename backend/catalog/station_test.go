@@ -79,7 +79,7 @@ func catalogWithApp(t *testing.T, hooks *apkHooks, payload int) (*env, []byte, L
 	ctx := context.Background()
 	e := newEnv(t, "sqlite:"+t.TempDir()+"/c.db", hooks.wrap)
 	e.registerStation()
-	path := apktest.Build(t, t.TempDir(), apktest.Spec{Package: "com.example.big", VersionCode: 1, VersionName: "1", PayloadBytes: payload})
+	path := apktest.Build(t, t.TempDir(), apktest.Spec{Package: "com.example.big", VersionCode: 1, VersionName: "1", PayloadBytes: payload, Icon: true})
 	data, _ := os.ReadFile(path)
 	if _, dup, err := e.cat.AddAppFile(ctx, path); err != nil || dup {
 		t.Fatal(err, dup)
@@ -235,7 +235,7 @@ func TestOfflineUsesLastKnownList(t *testing.T) {
 		t.Fatalf("statuses %+v", statuses)
 	}
 	f, app, err := e.lib.Open(ctx, sha(data))
-	if err != nil || app.Source != store.SourceCatalog {
+	if err != nil || app.Source != store.SourceCatalog || len(app.Icon) == 0 {
 		t.Fatalf("open offline: %v", err)
 	}
 	f.Close()
