@@ -299,3 +299,35 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// framework-res.apk is a real platform APK built by Google's tools: big
+// UTF-16 string pools, hundreds of configurations, labels in ~80 locales.
+func TestInspectFrameworkRes(t *testing.T) {
+	if err := apktest.Available(); err != nil {
+		t.Skip(err)
+	}
+	p := apktest.FrameworkRes
+	info, err := Inspect(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := aaptBadging(t, p)
+	if info.Package != want.pkg || itoa(info.VersionCode) != want.versionCode || info.VersionName != want.versionName ||
+		itoa(int64(info.MinSDK)) != want.sdk || itoa(int64(info.TargetSDK)) != want.targetSdk || info.Label != want.label {
+		t.Errorf("read %+v, aapt says %+v", info, want)
+	}
+	// aapt prints a label for every locale the APK has anything for, falling
+	// back (af-ZA → af); ours are the locales the label itself has. Every one
+	// of ours must agree with aapt.
+	if len(info.Labels) < 50 {
+		t.Errorf("only %d labels", len(info.Labels))
+	}
+	for loc, l := range info.Labels {
+		if w, ok := want.labels[loc]; !ok || w != l {
+			t.Errorf("label %q = %q, aapt says %q (present %v)", loc, l, w, ok)
+		}
+	}
+	if info.Labels["zh-CN"] == "" {
+		t.Error("no zh-CN label")
+	}
+}
