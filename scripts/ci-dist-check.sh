@@ -141,6 +141,13 @@ done
 7z e -y -o"$TMP/x" "$setup" preload-station.exe >/dev/null
 python3 build/windows/pecheck.py "$TMP/x/preload-station.exe" --machine amd64 --gui \
   --rsrc-string "$VERSION" --rsrc-string "Preload Station"
+# The installer ships one .exe: it must need no MinGW runtime DLLs
+# (libwinpthread-1.dll, libgcc_s_seh-1.dll…) that a shop PC would not have.
+if command -v x86_64-w64-mingw32-objdump >/dev/null; then
+  dlls=$(x86_64-w64-mingw32-objdump -p "$TMP/x/preload-station.exe" | sed -n 's/^\s*DLL Name: //p' | sort -u | tr '\n' ' ')
+  echo "imports: $dlls"
+  case " ${dlls,,}" in *" lib"*) fail "preload-station.exe needs non-system DLLs: $dlls" ;; esac
+fi
 
 step "sign with a throwaway certificate and verify"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=Preload Station CI throwaway" \
