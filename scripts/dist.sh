@@ -38,12 +38,14 @@ if [ -z "${VERSION:-}" ]; then
   elif d=$(git describe --tags 2>/dev/null); then VERSION=${d#v}
   else VERSION=dev; fi
 fi
+VERSION=${VERSION#v}
 # Windows wants a numeric a.b.c(.d); Debian wants a leading digit.
 NUMVER=$(printf '%s' "$VERSION" | grep -oE '^[0-9]+(\.[0-9]+){0,2}' || true)
 [ -n "$NUMVER" ] || NUMVER=0.0.0
 while [ "$(printf '%s' "$NUMVER" | tr -cd . | wc -c)" -lt 2 ]; do NUMVER=$NUMVER.0; done
 case $VERSION in [0-9]*) DEB_VERSION=$VERSION ;; *) DEB_VERSION=0.0.0~$VERSION ;; esac
-DEB_VERSION=$(printf '%s' "$DEB_VERSION" | sed 's/-/~/')   # 0.1.0-rc1 sorts before 0.1.0
+# git describe's 0.1.0-3-gabc sorts after 0.1.0 (+); a pre-release 0.1.0-rc1 before it (~).
+DEB_VERSION=$(printf '%s' "$DEB_VERSION" | sed -E 's/-([0-9]+)-g([0-9a-f]+)$/+\1.g\2/; s/-/~/')
 export DEB_VERSION
 if [ "${1:-}" = --print-version ]; then echo "$VERSION"; exit 0; fi
 say "version $VERSION (windows $NUMVER.0, deb $DEB_VERSION)"
