@@ -335,7 +335,9 @@ func TestPrefetchParallelVerifiedWithProgress(t *testing.T) {
 			mu.Unlock()
 		}
 	})
+	start := time.Now()
 	res, err := d.Prefetch(ctx, wants)
+	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,8 +363,9 @@ func TestPrefetchParallelVerifiedWithProgress(t *testing.T) {
 	if last.State != "done" || last.FilesDone != 10 || last.BytesDone != last.BytesTotal {
 		t.Fatalf("last progress %+v", last)
 	}
-	if len(progress) > 60 {
-		t.Fatalf("%d progress events: not throttled", len(progress))
+	// Throttled: ~10/s of byte progress, plus one per finished file, start and end.
+	if limit := int(elapsed.Seconds()*10) + 1 + 2*len(wants) + 2; len(progress) > limit {
+		t.Fatalf("%d progress events in %v: not throttled (limit %d)", len(progress), elapsed, limit)
 	}
 	// Again: everything is cached, nothing is downloaded.
 	res, err = d.Prefetch(ctx, wants)
