@@ -22,6 +22,10 @@ const (
 	SessionChanged  = "session:changed"
 	SettingsChanged = "settings:changed"
 	StationChanged  = "station:changed"
+
+	// AgentState carries agent.PhoneState: a phone's agent/channel state
+	// (pushing, connecting, ready, fallback to direct ADB installs).
+	AgentState = "agent:state"
 )
 
 // Emitter sends one named event with a JSON-encodable payload to every UI.

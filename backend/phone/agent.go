@@ -236,6 +236,8 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 			}
 			s.Reply(e, res, err)
 		}()
+	case wire.TypeEcho:
+		s.Reply(e, e.Body, nil)
 	case wire.TypeAbort:
 		h.dropUpload(errors.New("aborted by the station"))
 	case wire.TypePage:

@@ -9,6 +9,7 @@ const (
 	TypePage      = "page"      // station→agent notification PageState: what the phone's page shows
 	TypeOpenPage  = "open-page" // station→agent request: open the page in the phone's browser
 	TypeConfigure = "configure" // agent→station request ConfigForm (from the phone's page); reply ConfigResult
+	TypeEcho      = "echo"      // station→agent request: the body comes back (liveness, round-trip time)
 )
 
 // Facts is what the agent reads from the phone.

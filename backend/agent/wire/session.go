@@ -162,9 +162,15 @@ func (s *Session) finish(err error) {
 // Close stops the session; Serve returns.
 func (s *Session) Close() error { return s.conn.Close() }
 
+// write sends one frame. A failed or timed-out write may leave half a frame on
+// the wire, so it ends the session: the supervisor builds a fresh channel.
 func (s *Session) write(k Kind, p []byte) error {
 	s.conn.SetWriteDeadline(time.Now().Add(s.timeout))
-	return s.w.WriteFrame(k, p)
+	err := s.w.WriteFrame(k, p)
+	if err != nil {
+		s.conn.Close()
+	}
+	return err
 }
 
 // WriteData sends raw stream bytes, split into frames of at most DataChunk.

@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"preloadstation/backend/agent/wire"
+)
+
+// Channel is the station's end of one phone's authenticated channel.
+type Channel struct {
+	serial string
+	s      *wire.Session
+	info   wire.AgentInfo
+
+	onConfigure func(ctx context.Context, form wire.ConfigForm) wire.ConfigResult
+	ctx         context.Context // the worker's: bounds configure calls
+
+	installMu sync.Mutex // one APK stream at a time: Android commits one at a time anyway
+	mu        sync.Mutex
+	progress  func(received int64)
+}
+
+// Dial opens a channel to the agent behind addr (the phone's forwarded local
+// port): readiness byte, version, mutual authentication.
+func Dial(ctx context.Context, addr string, secret []byte, timeout time.Duration) (net.Conn, wire.AgentInfo, error) {
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, wire.AgentInfo{}, fmt.Errorf("%w: %v", wire.ErrNotReady, err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	info, err := wire.ClientHandshake(conn, secret, timeout, nil)
+	if err != nil {
+		conn.Close()
+		return nil, info, err
+	}
+	return conn, info, nil
+}
+
+func newChannel(ctx context.Context, serial string, conn net.Conn, info wire.AgentInfo, heartbeat, timeout time.Duration,
+	onConfigure func(context.Context, wire.ConfigForm) wire.ConfigResult) *Channel {
+	c := &Channel{serial: serial, info: info, onConfigure: onConfigure, ctx: ctx}
+	c.s = wire.NewSession(conn, c, heartbeat, timeout)
+	return c
+}
+
+// Serial is the phone's serial.
+func (c *Channel) Serial() string { return c.serial }
+
+// AgentBuild is the agent's build string from the handshake.
+func (c *Channel) AgentBuild() string { return c.info.Build }
+
+// Done is closed when the channel is down.
+func (c *Channel) Done() <-chan struct{} { return c.s.Done() }
+
+// Close tears the channel down; the phone's worker builds a new one.
+func (c *Channel) Close() error { return c.s.Close() }
+
+// HandleMsg serves the agent's requests and notifications.
+func (c *Channel) HandleMsg(s *wire.Session, e wire.Envelope) {
+	switch e.Type {
+	case wire.TypeProgress:
+		var p wire.Progress
+		if json.Unmarshal(e.Body, &p) == nil {
+			c.mu.Lock()
+			f := c.progress
+			c.mu.Unlock()
+			if f != nil {
+				f(p.Received)
+			}
+		}
+	case wire.TypeConfigure:
+		var form wire.ConfigForm
+		if err := json.Unmarshal(e.Body, &form); err != nil {
+			s.Reply(e, nil, errors.New("bad configuration form"))
+			return
+		}
+		go func() {
+			res := wire.ConfigResult{State: "error", Message: "This station does not take configuration from phones.",
+				MessageZH: "此工作站不接受从手机配置。"}
+			if c.onConfigure != nil {
+				res = c.onConfigure(c.ctx, form)
+			}
+			s.Reply(e, res, nil)
+		}()
+	default:
+		if e.ID != 0 {
+			s.Reply(e, nil, fmt.Errorf("unknown request %q", e.Type))
+		}
+	}
+}
+
+// HandleData: the agent never streams to the station.
+func (c *Channel) HandleData(*wire.Session, []byte) error {
+	return fmt.Errorf("%w: data frame from the agent", wire.ErrUnexpected)
+}
+
+// Facts asks the agent for the phone's packages, storage and battery.
+func (c *Channel) Facts(ctx context.Context) (wire.Facts, error) {
+	var f wire.Facts
+	err := c.s.Call(ctx, wire.TypeFacts, nil, &f, nil)
+	return f, err
+}
+
+// Install streams exactly req.Size bytes of r to the agent, which pipes them
+// into the package manager. progress (may be nil) gets the bytes the agent has
+// handed on. A package-manager failure is a *wire.RemoteError carrying its
+// "Failure [INSTALL_FAILED_…]" text; the channel stays up.
+func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Reader, progress func(received int64)) (wire.InstallResult, error) {
+	c.installMu.Lock()
+	defer c.installMu.Unlock()
+	c.mu.Lock()
+	c.progress = progress
+	c.mu.Unlock()
+	defer func() { c.mu.Lock(); c.progress = nil; c.mu.Unlock() }()
+
+	var res wire.InstallResult
+	err := c.s.Call(ctx, wire.TypeInstall, req, &res, func() error {
+		buf := make([]byte, wire.DataChunk)
+		var sent int64
+		for sent < req.Size {
+			if err := ctx.Err(); err != nil {
+				c.s.Notify(wire.TypeAbort, nil)
+				return err
+			}
+			n, err := io.ReadFull(r, buf[:min(int64(len(buf)), req.Size-sent)])
+			if n > 0 {
+				if werr := c.s.WriteData(buf[:n]); werr != nil {
+					return fmt.Errorf("stream apk: %w", werr)
+				}
+				sent += int64(n)
+			}
+			if err != nil {
+				c.s.Notify(wire.TypeAbort, nil)
+				return fmt.Errorf("read apk after %d of %d bytes: %w", sent, req.Size, err)
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// SetPage sends the phone page's whole state.
+func (c *Channel) SetPage(ps wire.PageState) error { return c.s.Notify(wire.TypePage, ps) }
+
+// OpenPage opens the agent's page in the phone's browser.
+func (c *Channel) OpenPage(ctx context.Context) error {
+	return c.s.Call(ctx, wire.TypeOpenPage, nil, nil, nil)
+}
+
+// Echo sends body to the agent and returns what came back: a round trip
+// through the phone, for liveness checks and latency figures.
+func (c *Channel) Echo(ctx context.Context, body string) (string, error) {
+	var out string
+	err := c.s.Call(ctx, wire.TypeEcho, body, &out, nil)
+	return out, err
+}
