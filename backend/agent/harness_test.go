@@ -133,10 +133,10 @@ func newRig(t testing.TB, ro rigOpts) *rig {
 	go func() { r.done <- r.m.Serve(ctx) }()
 	t.Cleanup(func() {
 		r.close()
+		if f := os.Getenv("PRELOAD_TEST_LOG"); f != "" {
+			os.WriteFile(f, []byte(r.log.String()), 0o644)
+		}
 		if t.Failed() {
-			if f := os.Getenv("PRELOAD_TEST_LOG"); f != "" {
-				os.WriteFile(f, []byte(r.log.String()), 0o644)
-			}
 			t.Logf("log:\n%s", tail(r.log.String(), 30000))
 		}
 	})

@@ -77,6 +77,7 @@ type worker struct {
 	written  []byte // secret last written to the key file
 	port     int    // forwarded local port, 0 if none
 	failures int    // consecutive push/start failures
+	probed   bool   // the pushed build ran (--version) on this phone
 
 	mu     sync.Mutex
 	state  PhoneState
@@ -212,9 +213,10 @@ func (w *worker) once(ctx context.Context) error {
 		w.written = nil
 		return err
 	case errors.Is(err, wire.ErrNotReady):
-		// The forward may be dead (phone dropped and came back): make a new one.
+		// Started but never listened, or the forward is dead (the phone
+		// dropped and came back): make a new forward, and count it.
 		w.dropForward(ctx)
-		return err
+		return w.pushFailed(err)
 	default:
 		w.dropForward(ctx)
 		return err
@@ -303,6 +305,7 @@ func (w *worker) prepare(ctx context.Context) error {
 	if err := w.dev.Push(ctx, bytes.NewReader(tag), int64(len(tag)), RemoteHashTag, 0o644, time.Now(), nil); err != nil {
 		return w.pushFailed(fmt.Errorf("push agent hash: %w", err))
 	}
+	w.probed = false
 	w.log.Info("agent pushed", "build", b.Name, "bytes", len(b.Data), "took", time.Since(t0).Round(time.Millisecond))
 	w.verified = true
 	return nil
@@ -324,8 +327,22 @@ func (w *worker) remoteHash(ctx context.Context) string {
 	return ""
 }
 
-// start launches the agent detached, so it outlives the adb shell.
+// start launches the agent detached, so it outlives the adb shell. A
+// backgrounded command always "succeeds", so the build is first run once in
+// the foreground with --version: that is where "Exec format error" or
+// "Permission denied" shows.
 func (w *worker) start(ctx context.Context) error {
+	if !w.probed {
+		res, err := w.dev.Shell(ctx, RemoteBinary+" --version")
+		if err != nil {
+			return fmt.Errorf("run agent: %w", err)
+		}
+		out := strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
+		if res.ExitCode != 0 { // 126 exec format error / permission denied, 127 not found
+			return w.pushFailed(fmt.Errorf("run agent: exit %d: %s", res.ExitCode, out))
+		}
+		w.probed = true
+	}
 	cmd := fmt.Sprintf("nohup %s serve --port %d --http-port %d --key-file %s >/dev/null 2>&1 &",
 		RemoteBinary, w.m.opts.AgentPort, w.m.opts.PagePort, RemoteKey)
 	res, err := w.dev.Shell(ctx, cmd)
