@@ -359,11 +359,14 @@ func (ph *Phone) runArgs(ctx context.Context, args []string, sio *shIO) int {
 		return ph.interactive(ctx, sio.in, out)
 	case "getprop":
 		if len(a) == 0 {
+			// Copy first: writing can block on the host (or a hang fault).
+			var b strings.Builder
 			ph.mu.Lock()
 			for _, k := range sortedKeys(ph.props) {
-				fmt.Fprintf(out, "[%s]: [%s]\n", k, ph.props[k])
+				fmt.Fprintf(&b, "[%s]: [%s]\n", k, ph.props[k])
 			}
 			ph.mu.Unlock()
+			io.WriteString(out, b.String())
 			return 0
 		}
 		v := ph.getprop(a[0])
