@@ -60,6 +60,7 @@ func TestRealServerLifecycleKill9(t *testing.T) {
 	t.Cleanup(func() { adbtest.KillServer(bin, port) })
 	s := adb.NewServer(bin, port, nil)
 	s.Check = 100 * time.Millisecond
+	s.Env = adbtest.Env(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := s.Start(ctx); err != nil {

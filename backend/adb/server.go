@@ -82,6 +82,7 @@ type Server struct {
 	Port   int
 	Log    *slog.Logger
 	Check  time.Duration // how often Serve checks the server; default 500 ms
+	Env    []string      // environment for `adb start-server`; nil = the station's own
 	client *Client
 
 	restarts atomic.Int64
@@ -111,7 +112,11 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 		cmd := exec.CommandContext(ctx, s.Bin, "-P", strconv.Itoa(s.Port), "start-server")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("ANDROID_ADB_SERVER_PORT=%d", s.Port))
+		env := s.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		cmd.Env = append(env, fmt.Sprintf("ANDROID_ADB_SERVER_PORT=%d", s.Port))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("start adb server on port %d: %v: %s / 无法启动 adb 服务: %w", s.Port, err, out, err)

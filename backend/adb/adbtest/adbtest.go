@@ -40,12 +40,21 @@ func StartServer(t testing.TB) int {
 	t.Helper()
 	bin := Bin(t)
 	port := FreePort(t)
-	out, err := exec.Command(bin, "-P", strconv.Itoa(port), "start-server").CombinedOutput()
+	cmd := exec.Command(bin, "-P", strconv.Itoa(port), "start-server")
+	cmd.Env = Env(t)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("adb start-server on %d: %v: %s", port, err, out)
 	}
 	t.Cleanup(func() { KillServer(bin, port) })
 	return port
+}
+
+// Env is the environment for a test's adb server: HOME and ANDROID_SDK_HOME
+// in a temp dir, so the server never writes keys into the user's ~/.android.
+func Env(t testing.TB) []string {
+	home := t.TempDir()
+	return append(os.Environ(), "HOME="+home, "ANDROID_SDK_HOME="+home, "ANDROID_USER_HOME="+home+"/.android")
 }
 
 // KillServer stops the adb server on port (adb kill-server), and kill -9s it
