@@ -35,10 +35,10 @@ function freePort() {
 }
 
 /** startServe runs `serve` on a free loopback port with a temp data dir and resolves with its URL. */
-async function startServe() {
+async function startServe(extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), 'preload-e2e-'));
   const port = await freePort();
-  const proc = spawn(bin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], {
+  const proc = spawn(bin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PRELOAD_DATA: '', PRELOAD_TOKEN: '' },
   });
@@ -217,6 +217,77 @@ async function scenario(browser, lang) {
   }
 }
 
+/** refusal checks that serve will not listen on every interface without a token. */
+async function refusal() {
+  await step('serve refuses 0.0.0.0 without a token', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'preload-e2e-'));
+    try {
+      const proc = spawn(bin, ['serve', '--data', data, '--listen', '0.0.0.0:0'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PRELOAD_TOKEN: '' },
+      });
+      let err = '';
+      proc.stderr.on('data', (d) => (err += d));
+      const code = await new Promise((res) => {
+        const timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          res('still running after 10 s');
+        }, 10000);
+        proc.once('exit', (c) => {
+          clearTimeout(timer);
+          res(c);
+        });
+      });
+      if (code === 0 || typeof code !== 'number') throw new Error(`exit ${code}`);
+      if (!/refusing to listen on 0\.0\.0\.0:0/.test(err) || !/--token/.test(err))
+        throw new Error(`unclear message: ${err}`);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+}
+
+/** tokenFlow opens a token-protected serve: refused without it, working after ?token=. */
+async function tokenFlow(browser) {
+  const serve = await startServe(['--token', 'e2e-secret-token']);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  try {
+    await step('token: the page is refused without the token', async () => {
+      const base = serve.url.replace(/\?token=.*$/, '');
+      const res = await page.goto(base);
+      if (res.status() !== 401) throw new Error(`status ${res.status()}, want 401`);
+    });
+    await step('token: the printed URL opens the app and sets the cookie', async () => {
+      if (!serve.url.includes('?token=e2e-secret-token')) throw new Error(`printed URL ${serve.url} lacks the token`);
+      await page.goto(serve.url);
+      await expectHeading(page, T.en.setupTitle);
+      if (page.url().includes('token=')) throw new Error(`token left in the address bar: ${page.url()}`);
+      const cookies = await context.cookies();
+      if (!cookies.some((c) => c.name === 'preload_token' && c.httpOnly)) throw new Error('no HttpOnly token cookie');
+    });
+    await step('token: a sign-out in one tab reaches another tab over server-sent events', async () => {
+      const t = T.en;
+      await page.getByLabel(t.stationName, { exact: true }).fill('Remote');
+      await page.getByLabel(t.adminUsername, { exact: true }).fill('boss');
+      await page.getByLabel(t.password, { exact: true }).fill('remote-pass-1');
+      await page.getByLabel(t.confirm, { exact: true }).fill('remote-pass-1');
+      await page.getByRole('button', { name: t.create }).click();
+      await expectHeading(page, t.hub);
+      const other = await context.newPage();
+      other.setDefaultTimeout(15000);
+      await other.goto(serve.url.replace(/\?token=.*$/, ''));
+      await expectHeading(other, t.hub); // the station's session is shared
+      await page.getByRole('button', { name: t.logout }).click();
+      await expectHeading(other, t.signIn); // no reload: the event did it
+    });
+  } finally {
+    await context.close();
+    await serve.stop();
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   headless: true,
@@ -232,7 +303,9 @@ const browser = await chromium.launch({
 });
 let failed = false;
 try {
+  await refusal();
   for (const lang of ['en', 'zh-CN']) await scenario(browser, lang);
+  await tokenFlow(browser);
 } catch {
   failed = true;
 } finally {
