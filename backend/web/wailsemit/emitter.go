@@ -1,7 +1,3 @@
-// Package wailsemit is the one place that calls the Wails runtime to emit
-// events: services only see events.Emitter, so the headless build swaps this
-// for an events.Broadcaster. Emit never blocks and drops events sent before
-// the window has started.
 package wailsemit
 
 import (
