@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -88,7 +89,7 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	err := s.DB.WithContext(ctx).Where("username = ?", NormalizeUsername(username)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		// Spend the same time as a real check so timing does not reveal the name.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -100,7 +101,12 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	return &u, nil
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+// dummyHash is computed on first use, not at init: every test binary that
+// imports store would otherwise pay for a bcrypt hash at start.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+	return h
+})
 
 // UserByID returns one user or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id uint) (*User, error) {
