@@ -48,6 +48,12 @@ type PlanOptions struct {
 	// InstallFactor is how many times an APK's size the install needs while it
 	// runs (staged copy + extracted code); 2.5 when zero.
 	InstallFactor float64
+	// SmallestFirst orders apps of equal priority by size, smallest first,
+	// instead of list order. A phone commits more slowly than USB moves
+	// bytes, so starting with the smallest APK starts the commit pipeline
+	// soonest (Johnson's rule for a two-stage line when commit >= transfer),
+	// and a phone unplugged early leaves with more apps.
+	SmallestFirst bool
 }
 
 // Skip reason codes. Codes are stable: the UI and reports translate them.
@@ -123,7 +129,7 @@ type Plan struct {
 }
 
 // MakePlan filters and orders list for one phone. It is pure: same inputs,
-// same plan. Priority comes first so a phone unplugged early has the most
+// same plan. Priority comes first (then size if SmallestFirst, then list order) so a phone unplugged early has the most
 // important apps; the storage reserve is applied in that order, and once an
 // app would cross it, it and everything after it are skipped, so a later
 // small app never jumps ahead of a more important big one.
@@ -136,6 +142,9 @@ func MakePlan(list []App, f Facts, opt PlanOptions) Plan {
 	sort.SliceStable(ordered, func(i, j int) bool {
 		if ordered[i].Priority != ordered[j].Priority {
 			return ordered[i].Priority > ordered[j].Priority
+		}
+		if opt.SmallestFirst && ordered[i].Size != ordered[j].Size {
+			return ordered[i].Size < ordered[j].Size
 		}
 		return ordered[i].Position < ordered[j].Position
 	})

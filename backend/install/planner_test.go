@@ -60,6 +60,17 @@ func TestMakePlan(t *testing.T) {
 			want: want{install: []string{"b", "d", "a", "c"}},
 		},
 		{
+			name: "smallest first within a priority",
+			list: []App{
+				app("big", func(a *App) { a.Position = 0; a.Size = 80 * MB }),
+				app("small", func(a *App) { a.Position = 1; a.Size = 5 * MB }),
+				app("vip", func(a *App) { a.Position = 2; a.Size = 90 * MB; a.Priority = 1 }),
+				app("mid", func(a *App) { a.Position = 3; a.Size = 5 * MB }),
+			},
+			opt:  PlanOptions{SmallestFirst: true},
+			want: want{install: []string{"vip", "small", "mid", "big"}},
+		},
+		{
 			name: "abi, minSdk, targetSdk on Android 14",
 			list: []App{
 				app("x86only", func(a *App) { a.ABIs = []string{"x86"} }),

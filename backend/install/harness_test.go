@@ -1,0 +1,465 @@
+package install_test
+
+// The harness runs the install engine as a station does, against virtual
+// phones behind a real adb server: discovery (adb track + poll), facts with
+// backend/device, APKs from the library cache, records in SQLite. The
+// virtual phones run in-process for tests, or in a child process (this test
+// binary re-executed) for benchmarks, so the station's RSS and CPU are its own.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"preloadstation/backend/adb"
+	"preloadstation/backend/adb/adbtest"
+	"preloadstation/backend/apk"
+	"preloadstation/backend/device"
+	"preloadstation/backend/install"
+	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/library"
+	"preloadstation/backend/sim"
+	"preloadstation/backend/store"
+)
+
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv("PRELOAD_SIMCHILD"); cfg != "" {
+		os.Exit(simChild(cfg))
+	}
+	if cfg := os.Getenv("PRELOAD_STATIONCHILD"); cfg != "" {
+		os.Exit(stationChild(cfg))
+	}
+	os.Exit(m.Run())
+}
+
+// ---- APKs ----
+
+type appSet struct {
+	apps  []install.App
+	paths []string
+	cache *library.Cache
+}
+
+// buildApps builds one real signed APK per size (bytes of payload) and puts
+// them in a library cache.
+func buildApps(t testing.TB, prefix string, sizes []int) appSet {
+	t.Helper()
+	dir := t.TempDir()
+	c, err := library.OpenCache(dir+"/cache", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := appSet{cache: c}
+	for i, sz := range sizes {
+		p := apktest.Build(t, dir, apktest.Spec{Package: fmt.Sprintf("com.preload.%s%d", prefix, i), VersionCode: int64(10 + i),
+			VersionName: "1." + strconv.Itoa(i), MinSDK: 21, TargetSDK: 33, Label: fmt.Sprintf("App %d", i), PayloadBytes: sz})
+		info, err := apk.Inspect(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Put(info.SHA256, info.Size, f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.paths = append(set.paths, p)
+		set.apps = append(set.apps, install.App{Package: info.Package, Label: info.Label, VersionCode: info.VersionCode,
+			VersionName: info.VersionName, MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs,
+			Signer: info.SignerSHA256, Size: info.Size, SHA256: info.SHA256, Position: i})
+	}
+	return set
+}
+
+func inspectForSim(r io.ReaderAt, size int64) (sim.APKFacts, error) {
+	info, err := apk.InspectReader(r, size)
+	if err != nil {
+		return sim.APKFacts{}, err
+	}
+	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
+		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
+}
+
+// ---- virtual phones ----
+
+// phones controls a farm of virtual phones, in-process or in a child.
+type phones interface {
+	Serials() []string
+	Hub(i int) int
+	Unplug(i int)
+	Replug(i int)
+	Hang(i int, on bool)
+	FailInstall(i int, pkg, code string)
+	Packages(i int) map[string]int64 // third-party package -> versionCode
+	Close()
+}
+
+type simConfig struct {
+	Phones  int    `json:"phones"`
+	Hubs    int    `json:"hubs"`
+	Profile string `json:"profile"`
+	ADB     string `json:"adb"`
+}
+
+type inProcPhones struct{ s *sim.Sim }
+
+func startInProcPhones(t testing.TB, cfg simConfig) *inProcPhones {
+	t.Helper()
+	s, err := sim.New(sim.Options{Phones: cfg.Phones, Hubs: cfg.Hubs, Profile: cfg.Profile, USB: sim.DefaultUSB(),
+		ADBServer: cfg.ADB, InspectAPK: inspectForSim, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := &inProcPhones{s: s}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *inProcPhones) Serials() []string {
+	var out []string
+	for _, ph := range p.s.Phones() {
+		out = append(out, ph.Serial())
+	}
+	return out
+}
+func (p *inProcPhones) Hub(i int) int                       { return p.s.Phones()[i].HubIndex() }
+func (p *inProcPhones) Unplug(i int)                        { p.s.Phones()[i].Unplug() }
+func (p *inProcPhones) Replug(i int)                        { _ = p.s.Phones()[i].Replug() }
+func (p *inProcPhones) Hang(i int, on bool)                 { p.s.Phones()[i].Hang(on) }
+func (p *inProcPhones) FailInstall(i int, pkg, code string) { p.s.Phones()[i].FailInstall(pkg, code) }
+func (p *inProcPhones) Close()                              { _ = p.s.Close() }
+func (p *inProcPhones) Packages(i int) map[string]int64 {
+	out := map[string]int64{}
+	for _, pk := range p.s.Phones()[i].Packages() {
+		if !pk.System {
+			out[pk.Name] = pk.VersionCode
+		}
+	}
+	return out
+}
+
+// simChild runs phones for a parent process: it prints one JSON line
+// {"serials":[...],"hubs":[...]} once attached, then obeys one command per
+// stdin line ("unplug 3", "replug 3", "hang 3 1", "fail 3 pkg CODE",
+// "pkgs 3" -> one JSON line), and closes the phones on "quit" or EOF.
+func simChild(cfgJSON string) int {
+	var cfg simConfig
+	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	s, err := sim.New(sim.Options{Phones: cfg.Phones, Hubs: cfg.Hubs, Profile: cfg.Profile, USB: sim.DefaultUSB(),
+		ADBServer: cfg.ADB, InspectAPK: inspectForSim})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	p := &inProcPhones{s: s}
+	plugged := time.Now()
+	if err := s.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var hubs []int
+	for i := range s.Phones() {
+		hubs = append(hubs, p.Hub(i))
+	}
+	out := json.NewEncoder(os.Stdout)
+	_ = out.Encode(map[string]any{"serials": p.Serials(), "hubs": hubs, "plugged": plugged.UnixNano()})
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		i := 0
+		if len(f) > 1 {
+			i, _ = strconv.Atoi(f[1])
+		}
+		switch f[0] {
+		case "quit":
+			return 0
+		case "unplug":
+			p.Unplug(i)
+		case "replug":
+			p.Replug(i)
+		case "hang":
+			p.Hang(i, len(f) > 2 && f[2] == "1")
+		case "fail":
+			p.FailInstall(i, f[2], f[3])
+		case "pkgs":
+			_ = out.Encode(p.Packages(i))
+			continue
+		}
+		_ = out.Encode("ok")
+	}
+	return 0
+}
+
+type childPhones struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Reader
+	mu      sync.Mutex
+	serials []string
+	hubs    []int
+	plugged time.Time
+}
+
+func startChildPhones(t testing.TB, cfg simConfig) *childPhones {
+	t.Helper()
+	b, _ := json.Marshal(cfg)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PRELOAD_SIMCHILD="+string(b))
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	outp, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &childPhones{cmd: cmd, in: in, out: bufio.NewReaderSize(outp, 1<<20)}
+	var hello struct {
+		Serials []string `json:"serials"`
+		Hubs    []int    `json:"hubs"`
+		Plugged int64    `json:"plugged"`
+	}
+	line, err := c.out.ReadBytes('\n')
+	if err != nil || json.Unmarshal(line, &hello) != nil {
+		t.Fatalf("virtual phones child: %v %q", err, line)
+	}
+	c.serials, c.hubs, c.plugged = hello.Serials, hello.Hubs, time.Unix(0, hello.Plugged)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (c *childPhones) call(cmd string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintln(c.in, cmd)
+	line, err := c.out.ReadBytes('\n')
+	if err == nil && v != nil {
+		_ = json.Unmarshal(line, v)
+	}
+}
+
+func (c *childPhones) Serials() []string { return c.serials }
+func (c *childPhones) Hub(i int) int     { return c.hubs[i] }
+func (c *childPhones) Unplug(i int)      { c.call(fmt.Sprintf("unplug %d", i), nil) }
+func (c *childPhones) Replug(i int)      { c.call(fmt.Sprintf("replug %d", i), nil) }
+func (c *childPhones) Hang(i int, on bool) {
+	v := 0
+	if on {
+		v = 1
+	}
+	c.call(fmt.Sprintf("hang %d %d", i, v), nil)
+}
+func (c *childPhones) FailInstall(i int, pkg, code string) {
+	c.call(fmt.Sprintf("fail %d %s %s", i, pkg, code), nil)
+}
+func (c *childPhones) Packages(i int) map[string]int64 {
+	m := map[string]int64{}
+	c.call(fmt.Sprintf("pkgs %d", i), &m)
+	return m
+}
+func (c *childPhones) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.in != nil {
+		fmt.Fprintln(c.in, "quit")
+		c.in.Close()
+		c.in = nil
+		done := make(chan struct{})
+		go func() { _ = c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// ---- the station: discovery + engine ----
+
+type station struct {
+	client *adb.Client
+	eng    *install.Engine
+	st     *store.Store
+	log    func(string, ...any)
+
+	mu      sync.Mutex
+	present map[string]context.CancelFunc
+	ready   map[string]time.Time
+}
+
+type stationOpts struct {
+	adbPort int
+	cfg     install.Config
+	apps    appSet
+	dbPath  string
+	logf    func(string, ...any)
+}
+
+func newStation(ctx context.Context, o stationOpts) (*station, error) {
+	st, err := store.Open(ctx, o.dbPath)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := (install.HistoryStore{S: st}).MarkInterrupted(ctx, time.Now().UTC()); err != nil {
+		return nil, err
+	}
+	client := adb.NewClient("127.0.0.1:" + strconv.Itoa(o.adbPort))
+	eng := install.NewEngine(o.cfg, install.Deps{
+		List:    install.StaticList{Name: "bench", Operator: "op", Apps: o.apps.apps},
+		APKs:    install.CacheAPKs{Cache: o.apps.cache},
+		History: install.HistoryStore{S: st},
+	})
+	logf := o.logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &station{client: client, eng: eng, st: st, log: logf, present: map[string]context.CancelFunc{}, ready: map[string]time.Time{}}, nil
+}
+
+// Serve runs discovery and the engine until ctx ends.
+func (s *station) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.eng.Serve(ctx) }()
+	track, err := s.client.Track(ctx)
+	if err != nil {
+		track = nil
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var list []adb.DeviceInfo
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			for _, c := range s.present {
+				c()
+			}
+			s.mu.Unlock()
+			wg.Wait()
+			s.st.Close()
+			return nil
+		case l, ok := <-track:
+			if !ok {
+				track = nil
+				continue
+			}
+			list = l
+		case <-tick.C:
+			l, err := s.client.Devices(ctx)
+			if err != nil {
+				continue
+			}
+			list = l
+		}
+		s.diff(ctx, list, &wg)
+	}
+}
+
+func (s *station) diff(ctx context.Context, list []adb.DeviceInfo, wg *sync.WaitGroup) {
+	seen := map[string]bool{}
+	for _, d := range list {
+		if d.State != "device" {
+			continue
+		}
+		seen[d.Serial] = true
+		s.mu.Lock()
+		_, known := s.present[d.Serial]
+		if !known {
+			pctx, cancel := context.WithCancel(ctx)
+			s.present[d.Serial] = cancel
+			serial := d.Serial
+			wg.Add(1)
+			go func() { defer wg.Done(); s.attach(pctx, serial) }()
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	for serial, cancel := range s.present {
+		if !seen[serial] {
+			cancel()
+			delete(s.present, serial)
+			delete(s.ready, serial)
+			s.eng.PhoneGone(serial)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func toFacts(serial string, f device.Facts) install.Facts {
+	inst := map[string]install.Installed{}
+	for p, vc := range f.Packages {
+		inst[p] = install.Installed{VersionCode: vc}
+	}
+	return install.Facts{Serial: serial, Brand: f.Brand, Model: f.Model, Release: f.Release, SDK: f.SDK,
+		ABIs: f.ABIs, FreeBytes: f.FreeData, Installed: inst}
+}
+
+func (s *station) attach(ctx context.Context, serial string) {
+	dev := s.client.Device(serial)
+	var f device.Facts
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if f, err = device.ReadFacts(ctx, dev, 10*time.Second); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		s.log("facts %s: %v", serial, err)
+		return
+	}
+	s.mu.Lock()
+	if _, still := s.present[serial]; !still {
+		s.mu.Unlock()
+		return
+	}
+	s.ready[serial] = time.Now()
+	s.mu.Unlock()
+	s.eng.PhoneReady(install.Phone{Serial: serial, SlotPath: "serial:" + serial, Facts: toFacts(serial, f),
+		Transport: install.ExecTransport{Dev: dev, SDK: f.SDK}, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
+		Refresh: func(ctx context.Context) (install.Facts, error) {
+			f, err := device.ReadFacts(ctx, dev, 10*time.Second)
+			return toFacts(serial, f), err
+		}})
+}
+
+func (s *station) readyCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.ready)
+}
+
+// startADB starts a private adb server (never 5037) and returns its port.
+func startADB(t testing.TB) int {
+	t.Helper()
+	return adbtest.StartServer(t)
+}
+
+var _ = store.OutcomeDone
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// stationChild is filled in by the kill -9 test.
+func stationChild(cfg string) int { return stationChildMain(cfg) }

@@ -1,0 +1,3 @@
+package install_test
+
+func stationChildMain(string) int { return 2 }
