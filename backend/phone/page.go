@@ -1,16 +1,7 @@
 package phone
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"html/template"
-	"net"
-	"net/http"
-	"strings"
 	"sync"
-	"time"
 
 	"preloadstation/backend/agent/wire"
 )
@@ -84,133 +75,6 @@ func (p *pageHub) snapshot() (wire.PageState, uint64, <-chan struct{}) {
 	return p.state, p.version, p.changed
 }
 
-// servePage runs the page's HTTP server on l until ctx ends.
-func (a *Agent) servePage(ctx context.Context, l net.Listener) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", a.handleIndex)
-	mux.HandleFunc("GET /state", a.handleState)
-	mux.HandleFunc("GET /events", a.handleEvents)
-	mux.HandleFunc("POST /configure", a.handleConfigure)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		srv.Close()
-	})
-	defer stop()
-	err := srv.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// pickLang chooses English or Simplified Chinese: ?lang= first, then the
-// browser's Accept-Language (the phone's locale).
-func pickLang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "zh" || l == "en" {
-		return l
-	}
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
-		switch {
-		case strings.HasPrefix(tag, "zh"):
-			return "zh"
-		case strings.HasPrefix(tag, "en"):
-			return "en"
-		}
-	}
-	return "en"
-}
-
-func (a *Agent) handleIndex(w http.ResponseWriter, r *http.Request) {
-	lang := pickLang(r)
-	st, _, _ := a.page.snapshot()
-	init, _ := json.Marshal(st)
-	strs, _ := json.Marshal(pageStrings[lang])
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	pageTmpl.Execute(w, map[string]any{"Lang": lang, "T": pageStrings[lang],
-		"Init": template.JS(init), "Strings": template.JS(strs)})
-}
-
-func (a *Agent) handleState(w http.ResponseWriter, r *http.Request) {
-	// Long-poll: ?since=N waits up to 25 s for a version above N.
-	var since uint64
-	fmt.Sscan(r.URL.Query().Get("since"), &since)
-	st, v, ch := a.page.snapshot()
-	if v <= since {
-		select {
-		case <-ch:
-			st, v, _ = a.page.snapshot()
-		case <-time.After(25 * time.Second):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"version": v, "state": st})
-}
-
-func (a *Agent) handleEvents(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	for {
-		st, v, ch := a.page.snapshot()
-		b, _ := json.Marshal(st)
-		if _, err := fmt.Fprintf(w, "id: %d\ndata: %s\n\n", v, b); err != nil {
-			return
-		}
-		fl.Flush()
-		select {
-		case <-ch:
-		case <-time.After(15 * time.Second): // keep proxies and the browser from idling out
-		case <-r.Context().Done():
-			return
-		}
-	}
-}
-
-func (a *Agent) handleConfigure(w http.ResponseWriter, r *http.Request) {
-	var form wire.ConfigForm
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		if err := json.NewDecoder(r.Body).Decode(&form); err != nil {
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-	} else {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad form", http.StatusBadRequest)
-			return
-		}
-		form = wire.ConfigForm{StationName: r.PostFormValue("stationName"), CatalogURL: r.PostFormValue("catalogUrl"),
-			RegistrationCode: r.PostFormValue("registrationCode"), Username: r.PostFormValue("username"),
-			Password: r.PostFormValue("password"), List: r.PostFormValue("list")}
-	}
-	a.page.setConfig(wire.ConfigResult{State: "pending", Message: "Sent to the station…", MessageZH: "已发送到工作站…"})
-	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
-	defer cancel()
-	var res wire.ConfigResult
-	if err := a.call(ctx, wire.TypeConfigure, form, &res); err != nil {
-		res = wire.ConfigResult{State: "error", Message: "Could not reach the station: " + err.Error(),
-			MessageZH: "无法连接工作站：" + err.Error()}
-		if errors.Is(err, errNoStation) {
-			res.Message, res.MessageZH = "The station is not connected.", "工作站未连接。"
-		}
-	}
-	a.page.setConfig(res)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(res)
-}
-
 var pageStrings = map[string]map[string]string{
 	"en": {
 		"title": "Preload Station", "station": "Station", "slot": "Slot", "connected": "Connected to the station",
@@ -232,8 +96,8 @@ var pageStrings = map[string]map[string]string{
 	},
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="{{if eq .Lang "zh"}}zh-CN{{else}}en{{end}}"><head><meta charset="utf-8">
+const pageHTML = `<!doctype html>
+<html lang="{{.HTMLLang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.T.title}}</title>
 <style>
@@ -313,4 +177,4 @@ $("form").addEventListener("submit", ev => {
     .then(r => r.json()).catch(() => null).finally(() => { $("submit").disabled = false; });
 });
 </script></body></html>
-`))
+`

@@ -454,3 +454,35 @@ func TestMainVersion(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+func TestPageHTTPEdges(t *testing.T) {
+	ta := startAgent(t, newFakeOS())
+	cases := []struct{ name, req, want string }{
+		{"garbage", "HELLO\r\n\r\n", "HTTP/1.1 400"},
+		{"unknown path", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404"},
+		{"wrong method", "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405"},
+		{"huge body", "POST /configure HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", "HTTP/1.1 400"},
+		{"chunked", "POST /configure HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 400"},
+		{"huge header", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", "HTTP/1.1 400"},
+		{"english page", "GET /?lang=en HTTP/1.1\r\n\r\n", "Configure the station"},
+		{"no station yet", "POST /configure HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", "The station is not connected."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ta.http)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			conn.Write([]byte(c.req))
+			got, _ := io.ReadAll(conn)
+			if c.name == "huge header" && len(got) == 0 {
+				return // the server closed with our bytes unread: the kernel may reset before the 400 arrives
+			}
+			if !strings.Contains(string(got), c.want) {
+				t.Fatalf("got %.200q, want %q", got, c.want)
+			}
+		})
+	}
+}
