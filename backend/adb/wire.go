@@ -31,7 +31,7 @@ func dial(ctx context.Context, d Dialer, addr, op, serial string, idle time.Dura
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	wctx, wd := NewWatchdog(ctx, idle, newErr(op, serial, ErrStalled, fmt.Sprintf("no progress for %s", idle), nil))
+	wctx, wd := NewWatchdog(ctx, idle, newErr(op, serial, ErrStalled, fmt.Sprintf("nothing moved for %s", idle), nil))
 	nc, err := d.DialContext(wctx, "tcp", addr)
 	if err != nil {
 		wd.Stop()
