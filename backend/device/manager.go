@@ -441,8 +441,8 @@ func (m *Manager) RefreshFacts(ctx context.Context, serial string) (Facts, error
 
 func (m *Manager) setFacts(e *entry, f Facts, err error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.phones[e.info.Serial] != e {
+		m.mu.Unlock()
 		return // detached meanwhile
 	}
 	if err != nil {
@@ -451,18 +451,19 @@ func (m *Manager) setFacts(e *entry, f Facts, err error) {
 		e.facts, e.probeErr, e.reprobe = &f, nil, false
 	}
 	m.emitLocked(events.DeviceUpdated, e)
-	if err == nil {
-		if sp, ok := m.opts.Slots.(interface {
-			SavePhone(context.Context, string, Facts, uint) error
-		}); ok {
-			serial, slotID := e.info.Serial, e.slot.ID
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := sp.SavePhone(ctx, serial, f, slotID); err != nil {
-					m.opts.Log.Warn("save phone", "serial", serial, "err", err)
-				}
-			}()
+	serial, slotID := e.info.Serial, e.slot.ID
+	m.mu.Unlock()
+	if err != nil {
+		return
+	}
+	// Outside the lock, on the caller's goroutine: nothing outlives Serve.
+	if sp, ok := m.opts.Slots.(interface {
+		SavePhone(context.Context, string, Facts, uint) error
+	}); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sp.SavePhone(ctx, serial, f, slotID); err != nil {
+			m.opts.Log.Warn("save phone", "serial", serial, "err", err)
 		}
 	}
 }
