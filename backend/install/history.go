@@ -21,6 +21,10 @@ const OutboxKindInstallRecord = "install_record"
 // or not at all, whatever happens to the process.
 type HistoryStore struct {
 	S *store.Store
+	// Payload, if set, is what the outbox item of a record carries (the
+	// station sets catalog.RecordFrom, the catalog outbox's format); nil
+	// queues an OutboxRecord.
+	Payload func(rec store.InstallRecord, s store.InstallSession) any
 }
 
 // BeginSession inserts a running session.
@@ -86,7 +90,11 @@ func (h HistoryStore) Record(ctx context.Context, rec *store.InstallRecord) erro
 		p.Session.UUID, p.Session.Station, p.Session.Operator = s.UUID, s.Station, s.Operator
 		p.Session.Serial, p.Session.Brand, p.Session.Model, p.Session.Release = s.Serial, s.Brand, s.Model, s.Release
 		p.Session.Slot, p.Session.ListName, p.Session.Started = s.SlotLabel, s.ListName, s.StartedAt
-		b, err := json.Marshal(p)
+		var payload any = p
+		if h.Payload != nil {
+			payload = h.Payload(*rec, s)
+		}
+		b, err := json.Marshal(payload)
 		if err != nil {
 			return err
 		}
