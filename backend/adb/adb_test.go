@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -394,5 +395,32 @@ func TestPortFromEnvAndLocate(t *testing.T) {
 	delete(env, "ANDROID_HOME")
 	if p, err := Locate("", get, dir+"/platform-tools"); p != fake || err != nil {
 		t.Fatalf("exe dir: %q %v", p, err)
+	}
+}
+
+func TestExecEarlyCloseAndSourceError(t *testing.T) {
+	f := newFakeServer(t)
+	// The device refuses after 10 bytes of a 50 MB stream and closes.
+	f.queue(func(c *fakeConn) {
+		c.transport()
+		io.ReadFull(c.r, make([]byte, 10))
+		c.write("Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE]\n")
+	})
+	var out bytes.Buffer
+	err := f.client().Device("S1").Exec(context.Background(), "cmd package install -S 50000000",
+		io.LimitReader(zeroReader{}, 50_000_000), &out)
+	if err != nil || !strings.Contains(out.String(), "INSUFFICIENT_STORAGE") {
+		t.Fatalf("early close: %q %v", out.String(), err)
+	}
+	// The source fails mid-stream: the call ends at once with that error.
+	hold := make(chan struct{})
+	defer close(hold)
+	f.queue(func(c *fakeConn) { c.transport(); io.Copy(io.Discard, c.r); <-hold })
+	boom := errors.New("disk read error")
+	start := time.Now()
+	err = f.client().Device("S1").Exec(context.Background(), "cmd package install -S 100",
+		io.MultiReader(bytes.NewReader(make([]byte, 50)), iotest.ErrReader(boom)), nil)
+	if !errors.Is(err, boom) || time.Since(start) > 2*time.Second {
+		t.Fatalf("source error: %v after %s", err, time.Since(start))
 	}
 }

@@ -210,37 +210,43 @@ func (d *Device) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout i
 	}
 	defer cn.Close()
 	inErr := make(chan error, 1)
-	if stdin != nil {
-		go func() {
-			_, err := io.Copy(cn, stdin)
+	go func() {
+		if stdin == nil {
+			inErr <- nil
+			return
+		}
+		_, err := io.Copy(cn, stdin)
+		var ae *Error
+		if err != nil && !errors.As(err, &ae) {
+			// The source failed (or ctx ended): abort, or the device would
+			// wait forever for the rest.
+			cn.Close()
 			inErr <- err
-		}()
-	} else {
+			return
+		}
+		// A failed write means the device closed the stream early; what it
+		// printed before closing (the real reason) is still to be read.
 		inErr <- nil
-	}
+	}()
 	if stdout == nil {
 		stdout = io.Discard
 	}
 	_, err = io.Copy(stdout, cn)
+	cn.Close()
+	if ierr := <-inErr; ierr != nil {
+		var ae *Error
+		switch {
+		case errors.As(ierr, &ae):
+			return ierr
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		return newErr("exec", d.serial, ErrFailed, "reading input", ierr)
+	}
 	if err != nil {
-		err = cn.fail(err)
+		return cn.fail(err)
 	}
-	cn.Close() // unblocks the stdin copy if the device closed early
-	if ierr := <-inErr; err == nil && ierr != nil && !isClosedErr(ierr) {
-		err = cn.fail(ierr)
-	}
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	return err
-}
-
-func isClosedErr(err error) bool {
-	var ae *Error
-	if errors.As(err, &ae) {
-		return false
-	}
-	return strings.Contains(err.Error(), "use of closed network connection")
+	return ctx.Err()
 }
 
 // syncChunk is the largest DATA payload adb accepts.

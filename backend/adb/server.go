@@ -175,3 +175,22 @@ func ClientVersion(ctx context.Context, bin string) (int, error) {
 	}
 	return strconv.Atoi(string(m[1]))
 }
+
+// NewServerFromEnv is the station's start-up path: find adb (setting, PATH,
+// ANDROID_HOME, next to the station's binary) and read the port the way adb
+// does. Call Start, then run Serve for the app's lifetime.
+func NewServerFromEnv(setting string, log *slog.Logger) (*Server, error) {
+	exeDir := ""
+	if exe, err := os.Executable(); err == nil {
+		exeDir = filepath.Dir(exe)
+	}
+	bin, err := Locate(setting, os.Getenv, exeDir)
+	if err != nil {
+		return nil, err
+	}
+	port, err := PortFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return NewServer(bin, port, log), nil
+}
