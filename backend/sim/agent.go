@@ -41,6 +41,26 @@ type phoneOS struct {
 	owner *agentProc // listeners close when it ends
 	mu    sync.Mutex
 	lns   []net.Listener
+	regs  map[string]string // ports a process-mode agent registered over the bridge
+}
+
+// Register is the bridge's registry: ports die with the agent that opened them.
+func (o *phoneOS) Register(key, hostAddr string) {
+	o.mu.Lock()
+	if o.regs == nil {
+		o.regs = map[string]string{}
+	}
+	o.regs[key] = hostAddr
+	o.mu.Unlock()
+	o.ph.Register(key, hostAddr)
+}
+
+// Unregister forgets a port the agent closed.
+func (o *phoneOS) Unregister(key, hostAddr string) {
+	o.mu.Lock()
+	delete(o.regs, key)
+	o.mu.Unlock()
+	o.ph.Unregister(key, hostAddr)
 }
 
 func (o *phoneOS) Listen(addr string) (net.Listener, error) {
@@ -71,6 +91,9 @@ func (o *phoneOS) closeAll() {
 	defer o.mu.Unlock()
 	for _, l := range o.lns {
 		l.Close()
+	}
+	for k, a := range o.regs {
+		o.ph.Unregister(k, a)
 	}
 }
 
@@ -224,7 +247,7 @@ func (ph *Phone) runProcess(ctx context.Context, bin []byte, args []string, osys
 	}
 	bctx, bcancel := context.WithCancel(ctx)
 	defer bcancel()
-	go simos.ServeBridge(bctx, ln, osys, ph)
+	go simos.ServeBridge(bctx, ln, osys, osys)
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), simos.EnvBridge+"="+ln.Addr().String())
 	cmd.Dir = dir

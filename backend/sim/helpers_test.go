@@ -13,7 +13,7 @@ import (
 
 // adbServer is a private adb server for one test, never the user's 5037.
 type adbServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	env  []string
 }
@@ -27,7 +27,9 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startADB(t *testing.T) *adbServer {
+func startADB(t *testing.T) *adbServer { return startADBB(t) }
+
+func startADBB(t testing.TB) *adbServer {
 	t.Helper()
 	if _, err := exec.LookPath("adb"); err != nil {
 		t.Skip("adb is not installed (apt install adb)")

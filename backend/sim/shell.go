@@ -78,6 +78,12 @@ func tokenize(s string) ([]tok, error) {
 		case c == ';':
 			flush()
 			emit(";")
+		case c == '(' || c == ')':
+			// Subshell grouping: run the inside in this shell; "(cmd &)" still detaches.
+			flush()
+			if c == ')' {
+				emit(";")
+			}
 		case c == '&':
 			flush()
 			switch {
