@@ -19,8 +19,8 @@ type Filter struct {
 	Operator string    `json:"operator"`
 	Outcome  string    `json:"outcome"`
 	Model    string    `json:"model"`
-	Package  string    `json:"package"` // sessions with a record of this package
-	Serial   string    `json:"serial"`  // substring of the serial
+	Package  string    `json:"package"`  // sessions with a record of this package
+	Serial   string    `json:"serial"`   // substring of the serial
 	Page     int       `json:"page"`     // 1-based
 	PageSize int       `json:"pageSize"` // 50 when zero, at most 500
 }

@@ -66,9 +66,9 @@ type RecordFact struct {
 }
 
 type acc struct {
-	row     Row
-	sumMS   int64
-	timedN  int64
+	row    Row
+	sumMS  int64
+	timedN int64
 }
 
 func (a *acc) finish() Row {
