@@ -83,7 +83,7 @@ var pageStrings = map[string]map[string]string{
 		"registrationCode": "Registration code", "username": "Operator login", "password": "Password", "list": "App list",
 		"anyList": "(default)", "submit": "Configure", "installs": "Installing", "noInstalls": "Nothing to install yet.",
 		"notAllowed": "Configuration from phones is turned off on the station.",
-		"queued": "queued", "sending": "sending", "installing": "installing", "installed": "installed", "failed": "failed", "skipped": "skipped",
+		"queued":     "queued", "sending": "sending", "installing": "installing", "installed": "installed", "failed": "failed", "skipped": "skipped",
 	},
 	"zh": {
 		"title": "预装工作站", "station": "工作站", "slot": "槽位", "connected": "已连接工作站",
@@ -92,7 +92,7 @@ var pageStrings = map[string]map[string]string{
 		"registrationCode": "注册码", "username": "操作员账号", "password": "密码", "list": "应用列表",
 		"anyList": "（默认）", "submit": "配置", "installs": "正在安装", "noInstalls": "暂无安装任务。",
 		"notAllowed": "工作站已关闭从手机配置。",
-		"queued": "排队中", "sending": "传输中", "installing": "安装中", "installed": "已安装", "failed": "失败", "skipped": "已跳过",
+		"queued":     "排队中", "sending": "传输中", "installing": "安装中", "installed": "已安装", "failed": "失败", "skipped": "已跳过",
 	},
 }
 

@@ -86,7 +86,7 @@ type syncBuf struct {
 }
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string               { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type testAgent struct {
 	osys   *fakeOS
@@ -147,7 +147,9 @@ func (st *station) HandleMsg(s *wire.Session, e wire.Envelope) {
 		go s.Reply(e, st.onConfig(f), nil)
 	}
 }
-func (st *station) HandleData(*wire.Session, []byte) error { return errors.New("station wants no data") }
+func (st *station) HandleData(*wire.Session, []byte) error {
+	return errors.New("station wants no data")
+}
 
 func (ta *testAgent) connect(t *testing.T) *station {
 	t.Helper()
