@@ -1,0 +1,183 @@
+package services
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"preloadstation/backend/report"
+)
+
+// ReportService is history, receipts and summaries as the UI sees them; the
+// rendering lives in backend/report.
+type ReportService struct {
+	deps    Deps
+	session *Session
+}
+
+// NewReportService builds the service; app.go/registry.go adds it to the Set and Bindings.
+func NewReportService(deps Deps, sess *Session) *ReportService {
+	if deps.CallTimeout == 0 {
+		deps.CallTimeout = 30 * time.Second
+	}
+	return &ReportService{deps: deps, session: sess}
+}
+
+func reportWrap(err error) error {
+	if errors.Is(err, report.ErrNotFound) {
+		return newError(CodeNotFound, err)
+	}
+	return wrap(err)
+}
+
+// Sessions is one page of install sessions matching the filter, newest first
+// (filters: date range, operator, outcome, model, package, serial).
+func (s *ReportService) Sessions(f report.Filter) (*report.Page, error) {
+	if _, err := requireUser(s.session); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	p, err := report.Sessions(ctx, s.deps.Store.DB, f)
+	if err != nil {
+		return nil, reportWrap(err)
+	}
+	return &p, nil
+}
+
+// Receipt is one session's receipt.
+func (s *ReportService) Receipt(sessionUUID string) (*report.Receipt, error) {
+	if _, err := requireUser(s.session); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	r, err := report.LoadReceipt(ctx, s.deps.Store.DB, sessionUUID)
+	if err != nil {
+		return nil, reportWrap(err)
+	}
+	return &r, nil
+}
+
+// LatestReceipt is the receipt of a phone's newest session.
+func (s *ReportService) LatestReceipt(serial string) (*report.Receipt, error) {
+	if _, err := requireUser(s.session); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	r, err := report.LatestReceipt(ctx, s.deps.Store.DB, serial)
+	if err != nil {
+		return nil, reportWrap(err)
+	}
+	return &r, nil
+}
+
+// Summary groups the filtered sessions by "day", "operator" or "app".
+func (s *ReportService) Summary(group string, f report.Filter) (*report.Summary, error) {
+	if _, err := requireUser(s.session); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	sum, err := report.Summarize(ctx, s.deps.Store.DB, report.ParseGroup(group), f, time.Local)
+	if err != nil {
+		return nil, reportWrap(err)
+	}
+	return &sum, nil
+}
+
+// Export is a rendered file: the browser downloads Data (base64 in JSON);
+// the window shows Path, where a copy was saved under the data directory.
+type Export struct {
+	FileName string `json:"fileName"`
+	Path     string `json:"path"`
+	MIME     string `json:"mime"`
+	Data     []byte `json:"data"`
+}
+
+// ExportReceipt renders a session's receipt as "pdf", "csv" or "html" in lang ("en", "zh-CN").
+func (s *ReportService) ExportReceipt(sessionUUID, format, lang string) (*Export, error) {
+	r, err := s.Receipt(sessionUUID)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	l := report.ParseLang(lang)
+	switch format {
+	case "pdf":
+		err = report.ReceiptPDF(&buf, *r, l)
+	case "csv":
+		err = report.ReceiptCSV(&buf, *r, l)
+	case "html":
+		err = report.ReceiptHTML(&buf, *r, l)
+	default:
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("unknown export format %q", format)}
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	name := fmt.Sprintf("receipt-%s-%s.%s", safeName(r.Serial), r.StartedAt.Local().Format("20060102-150405"), format)
+	return s.save(name, format, buf.Bytes())
+}
+
+// ExportSummary renders a summary as "pdf" or "csv" in lang.
+func (s *ReportService) ExportSummary(group string, f report.Filter, format, lang string) (*Export, error) {
+	sum, err := s.Summary(group, f)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	l := report.ParseLang(lang)
+	switch format {
+	case "pdf":
+		ctx, cancel := s.deps.callCtx()
+		st, serr := s.deps.Store.Station(ctx)
+		cancel()
+		name := ""
+		if serr == nil {
+			name = st.Name
+		}
+		err = report.SummaryPDF(&buf, *sum, name, l)
+	case "csv":
+		err = report.SummaryCSV(&buf, *sum, l)
+	default:
+		return nil, &Error{Code: CodeInvalid, Message: fmt.Sprintf("unknown export format %q", format)}
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return s.save(fmt.Sprintf("summary-%s-%s.%s", sum.Group, time.Now().Format("20060102-150405"), format), format, buf.Bytes())
+}
+
+var mimes = map[string]string{"pdf": "application/pdf", "csv": "text/csv;charset=utf-8", "html": "text/html;charset=utf-8"}
+
+// save keeps a copy under <data>/exports: the desktop window has no
+// download folder of its own, so the operator is told where the file is.
+func (s *ReportService) save(name, format string, data []byte) (*Export, error) {
+	e := &Export{FileName: name, MIME: mimes[format], Data: data}
+	if s.deps.DataDir != "" {
+		dir := filepath.Join(s.deps.DataDir, "exports")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, wrap(fmt.Errorf("report: create exports dir: %w", err))
+		}
+		e.Path = filepath.Join(dir, name)
+		if err := os.WriteFile(e.Path, data, 0o600); err != nil {
+			return nil, wrap(fmt.Errorf("report: save %s: %w", name, err))
+		}
+	}
+	return e, nil
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
+}
