@@ -1,9 +1,3 @@
-// Package simos is the operating-system surface a virtual phone gives the
-// phone agent: listen on the phone's loopback, run shell commands as the
-// phone's shell answers them, read and write the phone's files. The agent
-// runs against it in-process (the sim passes its own PhoneOS) or as a real
-// process that reaches its phone through Dial. Standard library only: it is
-// compiled into the agent binary.
 package simos
 
 import (
