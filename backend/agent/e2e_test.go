@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"preloadstation/backend/agent/wire"
+	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/store"
 )
 
@@ -90,6 +92,30 @@ func TestConfigureFromPhoneE2E(t *testing.T) {
 	if cfg.AllowFromPhones(ctx) {
 		t.Fatal("configured station still allows configuration from phones by default")
 	}
+	// "Identify" from the station: the slot label full-screen.
+	r.m.SetSlot(ph.Serial(), "A7")
+	if err := r.m.Identify(ph.Serial(), true); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, `(() => { const e = document.getElementById("identify"); return getComputedStyle(e).display + " " + e.textContent })()`, "flex A7")
+	r.m.Identify(ph.Serial(), false)
+	b.waitFor(t, `getComputedStyle(document.getElementById("identify")).display`, "none")
+
+	// Live install progress, pushed over the channel.
+	if apktest.Available() == nil {
+		p := apktest.Build(t, t.TempDir(), apktest.Spec{Package: "com.preload.shown", VersionCode: 1, Label: "Shown", PayloadBytes: 1 << 20})
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		if _, err := r.m.Install(ctx, ph.Serial(), wire.InstallRequest{Name: "Shown App", Package: "com.preload.shown", Size: fi.Size()}, f, nil); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		b.waitFor(t, `document.getElementById("installs").textContent`, "Shown App — installed")
+	}
+
 	// The same page in Chinese.
 	b.navigate(t, pageURL+"?lang=zh")
 	b.waitFor(t, `(document.getElementById("configured") || {}).textContent || ""`, "工作站已配置")

@@ -101,6 +101,8 @@ type rigOpts struct {
 	profile string
 	process bool // run host-arch pushed agents as real processes
 	mopts   Options
+	// runAgent replaces the in-process agent (tests of misbehaving agents).
+	runAgent func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error
 }
 
 func newRig(t testing.TB, ro rigOpts) *rig {
@@ -112,6 +114,9 @@ func newRig(t testing.TB, ro rigOpts) *rig {
 		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
 			return phone.MainLog(ctx, osys, args, out)
 		}}
+	if ro.runAgent != nil {
+		so.RunAgentLog = ro.runAgent
+	}
 	s, err := sim.New(so)
 	if err != nil {
 		t.Fatal(err)
