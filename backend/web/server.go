@@ -74,6 +74,7 @@ func New(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/call", s.handleCall)
 	mux.HandleFunc("GET /api/events", s.handleEvents)
+	mux.HandleFunc("POST /api/upload", s.handleUpload) // upload.go
 	mux.HandleFunc("GET /api/shim.js", s.handleShim)
 	mux.HandleFunc("GET /", s.handleStatic)
 	s.mux = mux

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// LibraryService stands in for the bound service uploads are handed to: it
+// reads the file while AddFile runs, like the real library copies it into its cache.
+type LibraryService struct {
+	gotName string
+	gotData []byte
+	gotPath string
+}
+
+func (l *LibraryService) AddFile(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(b, []byte("PK")) {
+		return nil, codedErr{}
+	}
+	l.gotName, l.gotData, l.gotPath = filepath.Base(path), b, path
+	return map[string]any{"duplicate": false, "app": map[string]any{"fileName": filepath.Base(path)}}, nil
+}
+
+func upload(t *testing.T, url, name, ctype string, body []byte) (int, callResp) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/upload", bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	if name != "" {
+		req.Header.Set("X-File-Name", name)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out callResp
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, out
+}
+
+func TestUploadHandsFileToLibrary(t *testing.T) {
+	lib := &LibraryService{}
+	ts := newServer(t, Options{Services: []any{lib}})
+	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("x"), 3<<20)...)
+
+	status, out := upload(t, ts.URL, "%E5%BE%AE%E4%BF%A1%20v8.apk", "application/octet-stream", data)
+	if status != 200 || out.Error != nil {
+		t.Fatalf("upload: %d %+v", status, out.Error)
+	}
+	if lib.gotName != "微信 v8.apk" || !bytes.Equal(lib.gotData, data) {
+		t.Fatalf("library got %q, %d bytes", lib.gotName, len(lib.gotData))
+	}
+	if _, err := os.Stat(lib.gotPath); !os.IsNotExist(err) {
+		t.Fatalf("temporary upload left behind: %v", err)
+	}
+	if !strings.Contains(string(out.Result), "微信 v8.apk") {
+		t.Fatalf("result %s", out.Result)
+	}
+
+	// A bad file: the service's error comes back with its code.
+	if _, out := upload(t, ts.URL, "bad.apk", "application/octet-stream", []byte("not a zip")); out.Error == nil || out.Error.Code != "custom_code" {
+		t.Fatalf("bad file: %+v", out.Error)
+	}
+	// Path tricks keep only the base name.
+	if _, out := upload(t, ts.URL, "..%2F..%2Fevil.apk", "application/octet-stream", data); out.Error != nil || lib.gotName != "evil.apk" {
+		t.Fatalf("traversal: %+v %q", out.Error, lib.gotName)
+	}
+	if status, _ := upload(t, ts.URL, "a.apk", "text/plain", data); status != http.StatusUnsupportedMediaType {
+		t.Fatalf("text/plain upload: %d", status)
+	}
+	if status, _ := upload(t, ts.URL, "", "application/octet-stream", data); status != http.StatusBadRequest {
+		t.Fatalf("no name: %d", status)
+	}
+}
