@@ -343,8 +343,8 @@ func (w *worker) start(ctx context.Context) error {
 		}
 		w.probed = true
 	}
-	cmd := fmt.Sprintf("nohup %s serve --port %d --http-port %d --key-file %s >/dev/null 2>&1 &",
-		RemoteBinary, w.m.opts.AgentPort, w.m.opts.PagePort, RemoteKey)
+	cmd := fmt.Sprintf("nohup %s serve --port %d --http-port %d --key-file %s --heartbeat %s --timeout %s >/dev/null 2>&1 &",
+		RemoteBinary, w.m.opts.AgentPort, w.m.opts.PagePort, RemoteKey, w.m.opts.Heartbeat, w.m.opts.Timeout)
 	res, err := w.dev.Shell(ctx, cmd)
 	if err != nil {
 		return fmt.Errorf("start agent: %w", err)

@@ -90,7 +90,7 @@ func readRequest(br *bufio.Reader) (*httpRequest, error) {
 	return r, nil
 }
 
-var statusText = map[int]string{200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+var statusText = map[int]string{200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed"}
 
 func writeResponse(w io.Writer, status int, ctype string, body []byte) error {
 	_, err := fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
@@ -141,6 +141,20 @@ func (a *Agent) serveHTTP(ctx context.Context, c net.Conn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
+	// Only the phone's own browser on loopback: a Host other than loopback is
+	// DNS rebinding, an Origin other than this page is another site posting.
+	host := r.header["host"]
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1" {
+		writeResponse(c, 403, "text/plain; charset=utf-8", []byte("forbidden\n"))
+		return
+	}
+	if o := r.header["origin"]; o != "" && o != "http://"+r.header["host"] {
+		writeResponse(c, 403, "text/plain; charset=utf-8", []byte("forbidden\n"))
+		return
+	}
 	switch {
 	case r.path == "/" && r.method == "GET":
 		c.SetWriteDeadline(time.Now().Add(10 * time.Second))

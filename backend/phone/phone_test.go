@@ -461,13 +461,16 @@ func TestPageHTTPEdges(t *testing.T) {
 	ta := startAgent(t, newFakeOS())
 	cases := []struct{ name, req, want string }{
 		{"garbage", "HELLO\r\n\r\n", "HTTP/1.1 400"},
-		{"unknown path", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404"},
-		{"wrong method", "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405"},
+		{"unknown path", "GET /nope HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "HTTP/1.1 404"},
+		{"wrong method", "DELETE / HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "HTTP/1.1 405"},
 		{"huge body", "POST /configure HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", "HTTP/1.1 400"},
 		{"chunked", "POST /configure HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 400"},
 		{"huge header", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", "HTTP/1.1 400"},
-		{"english page", "GET /?lang=en HTTP/1.1\r\n\r\n", "Configure the station"},
-		{"no station yet", "POST /configure HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", "The station is not connected."},
+		{"english page", "GET /?lang=en HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "Configure the station"},
+		{"rebinding host", "GET / HTTP/1.1\r\nHost: evil.example:27184\r\n\r\n", "HTTP/1.1 403"},
+		{"no host", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 403"},
+		{"cross-site post", "POST /configure HTTP/1.1\r\nHost: 127.0.0.1:27184\r\nOrigin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nusername=x", "HTTP/1.1 403"},
+		{"no station yet", "POST /configure HTTP/1.1\r\nHost: localhost:27184\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", "The station is not connected."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
