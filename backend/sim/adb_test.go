@@ -331,6 +331,30 @@ func TestADBForwardToAgent(t *testing.T) {
 		t.Fatalf("round trip through adb forward: %q, %v", line, err)
 	}
 
+	// localabstract: sockets are reachable the same way.
+	ln, err := ph.OS().Listen("localabstract:preload-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Write([]byte("abstract\n"))
+			c.Close()
+		}
+	}()
+	abs := strings.TrimSpace(a.must("-s", ser, "forward", "tcp:0", "localabstract:preload-test"))
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+abs, 5*time.Second); err != nil {
+		t.Error(err)
+	} else {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if line != "abstract\n" {
+			t.Errorf("localabstract forward: %q", line)
+		}
+	}
+	ln.Close()
+
 	// The agent opens its page in the phone's browser: the intent is recorded.
 	a.must("-s", ser, "shell", "am start -a android.intent.action.VIEW -d http://127.0.0.1:27184/")
 	if in := ph.Intents(); len(in) != 1 || in[0].Data != "http://127.0.0.1:27184/" || in[0].Action != "android.intent.action.VIEW" {

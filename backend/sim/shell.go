@@ -586,8 +586,10 @@ func (ph *Phone) runArgs(ctx context.Context, args []string, sio *shIO) int {
 	case "settings":
 		if len(a) >= 3 && a[0] == "get" {
 			switch a[2] {
-			case "adb_enabled", "development_settings_enabled", "install_non_market_apps":
+			case "adb_enabled", "development_settings_enabled", "install_non_market_apps", "screen_brightness_mode":
 				fmt.Fprintln(out, "1")
+			case "screen_brightness":
+				fmt.Fprintln(out, "102")
 			default:
 				fmt.Fprintln(out, "null")
 			}
