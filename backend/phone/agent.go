@@ -126,7 +126,11 @@ func (a *Agent) serveConn(ctx context.Context, conn net.Conn) {
 		a.log.Warn("channel rejected", "remote", remote, "reason", rejectReason(err), "err", err)
 		return
 	}
-	h := &chanHandler{a: a, ctx: ctx}
+	// Requests die with their channel: an install whose station is gone
+	// must not keep the package manager waiting.
+	hctx, hcancel := context.WithCancel(ctx)
+	defer hcancel()
+	h := &chanHandler{a: a, ctx: hctx}
 	s := wire.NewSession(conn, h, a.cfg.Heartbeat, a.cfg.Timeout)
 	a.mu.Lock()
 	prev := a.current
@@ -139,6 +143,8 @@ func (a *Agent) serveConn(ctx context.Context, conn net.Conn) {
 	a.log.Info("channel up", "remote", remote)
 	err := s.Serve(ctx)
 	h.dropUpload(fmt.Errorf("channel closed: %w", err))
+	hcancel()
+	h.wg.Wait()
 	a.mu.Lock()
 	if a.current == s {
 		a.current = nil
@@ -190,6 +196,16 @@ type chanHandler struct {
 
 	mu sync.Mutex
 	up *upload
+	wg sync.WaitGroup // request goroutines; serveConn waits for them
+}
+
+// spawn runs f for one request; the channel's teardown waits for it.
+func (h *chanHandler) spawn(f func()) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
 }
 
 // upload is the APK stream being piped into the package manager.
@@ -205,7 +221,7 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 	a := h.a
 	switch e.Type {
 	case wire.TypeFacts:
-		go func() { f, err := a.facts(h.ctx); s.Reply(e, f, err) }()
+		h.spawn(func() { f, err := a.facts(h.ctx); s.Reply(e, f, err) })
 	case wire.TypeInstall:
 		var req wire.InstallRequest
 		if err := json.Unmarshal(e.Body, &req); err != nil || req.Size <= 0 {
@@ -223,7 +239,7 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 		h.up = up
 		h.mu.Unlock()
 		a.page.installState(req.Name, "installing", 0, "")
-		go func() {
+		h.spawn(func() {
 			res, err := a.inst.Install(h.ctx, req.Size, pr)
 			pr.CloseWithError(errInstallerDone) // unblock a reader stuck writing
 			h.mu.Lock()
@@ -235,7 +251,7 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 				a.log.Info("installed", "package", req.Package, "method", res.Method)
 			}
 			s.Reply(e, res, err)
-		}()
+		})
 	case wire.TypeEcho:
 		s.Reply(e, e.Body, nil)
 	case wire.TypeAbort:
@@ -246,7 +262,7 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 			a.page.set(ps)
 		}
 	case wire.TypeOpenPage:
-		go func() {
+		h.spawn(func() {
 			url := "http://" + a.cfg.HTTPAddr + "/"
 			var out strings.Builder
 			code, err := a.osys.Run(h.ctx, "am start -a android.intent.action.VIEW -d "+url, nil, &out)
@@ -254,7 +270,7 @@ func (h *chanHandler) HandleMsg(s *wire.Session, e wire.Envelope) {
 				err = fmt.Errorf("am start exited %d: %s", code, strings.TrimSpace(out.String()))
 			}
 			s.Reply(e, nil, err)
-		}()
+		})
 	default:
 		if e.ID != 0 {
 			s.Reply(e, nil, fmt.Errorf("unknown request %q", e.Type))
