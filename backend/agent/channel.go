@@ -22,7 +22,8 @@ type Channel struct {
 	onConfigure func(ctx context.Context, form wire.ConfigForm) wire.ConfigResult
 	ctx         context.Context // the worker's: bounds configure calls
 
-	installMu sync.Mutex // one APK stream at a time: Android commits one at a time anyway
+	wg        sync.WaitGroup // configure requests in flight; the worker waits for them
+	installMu sync.Mutex     // one APK stream at a time: Android commits one at a time anyway
 	mu        sync.Mutex
 	progress  func(received int64)
 }
@@ -83,7 +84,9 @@ func (c *Channel) HandleMsg(s *wire.Session, e wire.Envelope) {
 			s.Reply(e, nil, errors.New("bad configuration form"))
 			return
 		}
+		c.wg.Add(1)
 		go func() {
+			defer c.wg.Done()
 			res := wire.ConfigResult{State: "error", Message: "This station does not take configuration from phones.",
 				MessageZH: "此工作站不接受从手机配置。"}
 			if c.onConfigure != nil {

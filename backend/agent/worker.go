@@ -244,6 +244,7 @@ func (w *worker) once(ctx context.Context) error {
 	w.m.pushPage(w)
 	w.maybeOpenPage(ctx, ch)
 	err = <-serveDone
+	ch.wg.Wait()
 	w.mu.Lock()
 	if w.ch == ch {
 		w.ch = nil
