@@ -154,6 +154,11 @@ func ensureADBServer(ctx context.Context, port int, addr string) error {
 	}
 	cmd := exec.CommandContext(ctx, "adb", "-P", strconv.Itoa(port), "start-server")
 	if out, err := cmd.CombinedOutput(); err != nil {
+		// Another adb client may have started it at the same moment.
+		if c, derr := net.DialTimeout("tcp", addr, time.Second); derr == nil {
+			c.Close()
+			return nil
+		}
 		return fmt.Errorf("sim: start the adb server on port %d (启动 adb 服务失败): %v: %s", port, err, out)
 	}
 	return nil
