@@ -40,7 +40,9 @@ func TestRunSim(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runSim(ctx, []string{"--phones", "3", "--hubs", "2", "--profile", "pixel7,galaxy-j5", "--fault", "2:offline"}) }()
+	go func() {
+		done <- runSim(ctx, []string{"--phones", "3", "--hubs", "2", "--profile", "pixel7,galaxy-j5", "--fault", "2:offline"})
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out := devices()
