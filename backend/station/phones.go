@@ -1,0 +1,255 @@
+package station
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"preloadstation/backend/device"
+	"preloadstation/backend/events"
+	"preloadstation/backend/install"
+	"preloadstation/backend/store"
+)
+
+// coordinator carries phones from discovery through their agent channel to
+// the install engine: one stay per phone from plug to unplug, each prepared
+// on its own goroutine so a slow or hung phone never holds up another.
+type coordinator struct {
+	s   *Station
+	wg  sync.WaitGroup // prepare and detach goroutines
+	fin chan string    // serials whose session ended: facts are re-read
+	mu  sync.Mutex     // stays; also orders PhoneReady against PhoneGone
+	run map[string]*stay
+	// detached is closed once the previous stay of a serial has let go of
+	// its agent worker, so a fast replug never races its own unplug.
+	detached map[string]chan struct{}
+}
+
+type stay struct {
+	attached time.Time
+	prepared bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{} // prepare returned
+}
+
+func newCoordinator(s *Station) *coordinator {
+	return &coordinator{s: s, fin: make(chan string, 256), run: map[string]*stay{}, detached: map[string]chan struct{}{}}
+}
+
+// engineEvent forwards the engine's events to the UI and keeps discovery's
+// busy flag in step with the engine: busy while a session runs.
+func (c *coordinator) engineEvent(name string, payload any) {
+	c.s.cfg.Emit.Emit(name, payload)
+	switch name {
+	case events.SessionChanged:
+		if sess, ok := payload.(*store.InstallSession); ok && sess.Outcome == store.OutcomeRunning {
+			_ = c.s.devices.SetBusy(sess.Serial, "installing")
+		}
+	case events.InstallState:
+		if st, ok := payload.(install.PhoneStatus); ok && st.State != install.StateRunning {
+			_ = c.s.devices.SetBusy(st.Serial, "")
+			select {
+			case c.fin <- st.Serial:
+			default: // the coordinator is behind; the next session refreshes facts anyway
+			}
+		}
+	}
+}
+
+// serve follows discovery until ctx ends, then waits for every phone's
+// goroutines. Discovery's subscription may drop events under load, so the
+// coordinator also reconciles with Phones() every Reconcile interval.
+func (c *coordinator) serve(ctx context.Context) error {
+	msgs, unsub := c.s.devices.Subscribe(1024)
+	defer unsub()
+	tick := time.NewTicker(c.s.cfg.Reconcile)
+	defer tick.Stop()
+	c.reconcile(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			c.mu.Lock()
+			for serial := range c.run {
+				c.goneLocked(serial, false)
+			}
+			c.mu.Unlock()
+			c.wg.Wait()
+			return ctx.Err()
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil
+				continue
+			}
+			if p, ok := m.Payload.(device.Phone); ok {
+				c.phone(ctx, m.Name, p)
+			}
+		case <-tick.C:
+			c.reconcile(ctx)
+		case serial := <-c.fin:
+			c.refresh(ctx, serial)
+		}
+	}
+}
+
+func (c *coordinator) reconcile(ctx context.Context) {
+	present := map[string]bool{}
+	for _, p := range c.s.devices.Phones() {
+		present[p.Serial] = true
+		c.phone(ctx, events.DeviceUpdated, p)
+	}
+	c.mu.Lock()
+	for serial := range c.run {
+		if !present[serial] {
+			c.goneLocked(serial, true)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// phone applies one discovery snapshot.
+func (c *coordinator) phone(ctx context.Context, name string, p device.Phone) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if name == events.DeviceDetached || p.State == device.StateGone {
+		c.goneLocked(p.Serial, true)
+		return
+	}
+	st := c.run[p.Serial]
+	if st != nil && !st.attached.Equal(p.AttachedAt) {
+		c.goneLocked(p.Serial, true) // unplugged and back between two looks: a new stay
+		st = nil
+	}
+	if st == nil {
+		sctx, cancel := context.WithCancel(ctx)
+		st = &stay{attached: p.AttachedAt, ctx: sctx, cancel: cancel, done: make(chan struct{})}
+		c.run[p.Serial] = st
+	}
+	if st.prepared || p.Facts == nil || (p.State != device.StateReady && p.State != device.StateBusy) {
+		return
+	}
+	st.prepared = true
+	prev := c.detached[p.Serial]
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(st.done)
+		c.prepare(st, p, prev)
+	}()
+}
+
+// goneLocked ends a phone's stay: its session is interrupted at once; its
+// agent worker is let go in the background.
+func (c *coordinator) goneLocked(serial string, engine bool) {
+	st := c.run[serial]
+	if st == nil {
+		return
+	}
+	delete(c.run, serial)
+	st.cancel()
+	if engine {
+		c.s.engine.PhoneGone(serial)
+	}
+	if !st.prepared {
+		close(st.done)
+	}
+	detached := make(chan struct{})
+	c.detached[serial] = detached
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(detached)
+		<-st.done
+		if !c.s.cfg.NoAgent {
+			c.s.agents.Detach(serial)
+		}
+		c.mu.Lock()
+		if c.detached[serial] == detached {
+			delete(c.detached, serial)
+		}
+		c.mu.Unlock()
+	}()
+}
+
+// prepare brings one ready phone's channel up (or gives up waiting for it)
+// and hands the phone to the engine.
+func (c *coordinator) prepare(st *stay, p device.Phone, prev chan struct{}) {
+	ctx := st.ctx
+	if prev != nil {
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return
+		}
+	}
+	dev, err := c.s.devices.Device(p.Serial)
+	if err != nil {
+		return // gone already
+	}
+	if !c.s.cfg.NoAgent {
+		c.s.agents.Attach(p.Serial, dev)
+		c.s.agents.SetSlot(p.Serial, slotName(p.Slot))
+		wctx, cancel := context.WithTimeout(ctx, c.s.cfg.AgentWait)
+		ch, err := c.s.agents.WaitReady(wctx, p.Serial)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil:
+			c.s.log.Warn("station: no agent channel yet; installing over adb until it is up", "serial", p.Serial, "err", err)
+		case ch == nil:
+			c.s.log.Info("station: the agent cannot run on this phone; installing over adb", "serial", p.Serial)
+		}
+	}
+	f := installFacts(p.Serial, *p.Facts)
+	exec := install.ExecTransport{Dev: dev, SDK: f.SDK}
+	var tr install.Transport = exec
+	if !c.s.cfg.NoAgent {
+		tr = agentTransport{agents: c.s.agents, serial: p.Serial, exec: exec}
+	}
+	ip := install.Phone{Serial: p.Serial, SlotPath: p.Slot.Path, SlotLabel: slotName(p.Slot), Hub: p.Slot.Hub,
+		Facts: f, Transport: tr, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
+		Refresh: func(ctx context.Context) (install.Facts, error) {
+			df, err := c.s.devices.RefreshFacts(ctx, p.Serial)
+			return installFacts(p.Serial, df), err
+		}}
+	// Under the lock: PhoneReady happens before this stay's PhoneGone, or not at all.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	c.s.engine.PhoneReady(ip)
+}
+
+// refresh re-reads a phone's facts after a session (for the UI), on the
+// phone's own stay context.
+func (c *coordinator) refresh(_ context.Context, serial string) {
+	c.mu.Lock()
+	st := c.run[serial]
+	c.mu.Unlock()
+	if st == nil {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		rctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
+		defer cancel()
+		if _, err := c.s.devices.RefreshFacts(rctx, serial); err != nil && rctx.Err() == nil {
+			c.s.log.Debug("station: facts after a session", "serial", serial, "err", err)
+		}
+	}()
+}
+
+// slotName is the slot's label, or its arrival position when unlabelled.
+func slotName(s device.Slot) string {
+	if s.Label != "" {
+		return s.Label
+	}
+	if s.Position > 0 {
+		return "#" + itoa(s.Position)
+	}
+	return ""
+}
