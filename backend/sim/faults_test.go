@@ -199,7 +199,8 @@ func TestFaultSlowPhone(t *testing.T) {
 	}
 	t.Logf("adb install of a 2 MB APK: normal phone %v, slow(4×) phone %v", took[0].Round(time.Millisecond), took[1].Round(time.Millisecond))
 	// normal ≥ 0.1 s transfer + 0.15 s commit; slow ≥ 0.4 s + 0.6 s.
-	if took[1] < time.Second || took[1] < 2*took[0] {
+	// The model's difference is 0.77 s; load slows both phones alike.
+	if took[1] < time.Second || took[1] < took[0]+500*time.Millisecond {
 		t.Errorf("slow phone not slower: %v vs %v", took[1], took[0])
 	}
 }

@@ -450,7 +450,7 @@ func (ph *Phone) Status() Status {
 		Profile: ph.prof.Key, Model: ph.prof.Model, Android: ph.prof.Release, SDK: ph.prof.SDK,
 		Plugged: ph.plugged, Offline: ph.offline, Authorized: ph.authorized, Hung: ph.hung != nil,
 		Slow: ph.slow, FreeBytes: free, Intents: append([]Intent{}, ph.intents...),
-		Ports: map[string]string{}, Agents: len(ph.agents), Cuts: ph.cuts}
+		Ports: map[string]string{}, Agents: len(ph.agents), Cuts: ph.cuts, Packages: []string{}}
 	for _, p := range ph.pkgs {
 		if !p.System {
 			st.Packages = append(st.Packages, fmt.Sprintf("%s@%d", p.Name, p.VersionCode))
