@@ -219,6 +219,7 @@ func (e *Engine) Serve(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	e.mu.Lock()
+	e.ctx = nil // no Start from here on: wg.Add never races wg.Wait
 	for _, p := range e.phones {
 		if p.run != nil {
 			p.run.cancel(errEngineDown)
@@ -228,7 +229,6 @@ func (e *Engine) Serve(ctx context.Context) error {
 	e.wg.Wait()
 	e.mu.Lock()
 	e.serving = false
-	e.ctx = nil
 	e.mu.Unlock()
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -329,6 +330,7 @@ func newStation(ctx context.Context, o stationOpts) (*station, error) {
 		List:    install.StaticList{Name: "bench", Operator: "op", Apps: o.apps.apps},
 		APKs:    install.CacheAPKs{Cache: o.apps.cache},
 		History: install.HistoryStore{S: st},
+		Log:     slog.New(slog.NewTextHandler(logWriter(o.logf), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	logf := o.logf
 	if logf == nil {
@@ -463,3 +465,16 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // stationChild is filled in by the kill -9 test.
 func stationChild(cfg string) int { return stationChildMain(cfg) }
+
+func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+
+type logFunc func(string, ...any)
+
+func (f logFunc) Write(p []byte) (int, error) {
+	if f != nil {
+		f("%s", strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func logWriter(f func(string, ...any)) io.Writer { return logFunc(f) }

@@ -65,8 +65,9 @@ type sessionRun struct {
 }
 
 func (e *Engine) session(ctx context.Context, p Phone) string {
-	hist, cancelHist := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancelHist()
+	// History writes outlive the phone's context (an unplug must still be
+	// recorded) but each gets its own time limit.
+	hist := context.WithoutCancel(ctx)
 	facts := p.Facts
 	if p.Refresh != nil {
 		f, err := p.Refresh(ctx)
@@ -89,7 +90,7 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 		Release: facts.Release, ListName: list.Name, Outcome: store.OutcomeRunning,
 		Planned: len(plan.Install), StartedAt: now,
 	}
-	if err := e.deps.History.BeginSession(hist, sess); err != nil {
+	if err := withTimeout(hist, func(c context.Context) error { return e.deps.History.BeginSession(c, sess) }); err != nil {
 		e.deps.Log.Error("install: cannot write session; not installing without a record", "serial", p.Serial, "err", err)
 		return StateFailed
 	}
@@ -115,13 +116,22 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 		outcome, state = store.OutcomeFailed, StateFailed
 	}
 	end := time.Now().UTC()
-	if err := e.deps.History.EndSession(hist, sess.ID, outcome, end); err != nil {
+	if err := withTimeout(hist, func(c context.Context) error { return e.deps.History.EndSession(c, sess.ID, outcome, end) }); err != nil {
 		e.deps.Log.Error("install: cannot close session", "serial", p.Serial, "err", err)
 	}
 	e.deps.Events.Emit(events.InstallDone, SessionEnd{Serial: p.Serial, SessionUUID: sess.UUID, Outcome: outcome,
 		Planned: len(plan.Install), Installed: r.installed, Skipped: len(plan.Skip), Failed: r.failed,
 		Bytes: r.bytes.Load(), Millis: end.Sub(now).Milliseconds()})
 	return state
+}
+
+// historyTimeout bounds one history write (SQLite's busy timeout is 10 s).
+const historyTimeout = 30 * time.Second
+
+func withTimeout(ctx context.Context, f func(context.Context) error) error {
+	c, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	return f(c)
 }
 
 func endState(ctx context.Context, def string) string {
@@ -280,7 +290,7 @@ func (r *sessionRun) record(a App, result, code, msg string, bytes, transferMS, 
 		TransferMS: transferMS, CommitMS: commitMS, Result: result, Code: code, Message: msg,
 		Attempts: n, StartedAt: started, EndedAt: ended,
 	}
-	if err := r.e.deps.History.Record(r.hist, rec); err != nil {
+	if err := withTimeout(r.hist, func(c context.Context) error { return r.e.deps.History.Record(c, rec) }); err != nil {
 		r.e.deps.Log.Error("install: cannot write record", "serial", r.p.Serial, "package", a.Package, "err", err)
 	}
 }
