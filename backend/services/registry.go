@@ -6,7 +6,12 @@ import (
 	"sync"
 	"time"
 
+	"preloadstation/backend/agent"
+	"preloadstation/backend/catalog"
+	"preloadstation/backend/device"
 	"preloadstation/backend/events"
+	"preloadstation/backend/install"
+	"preloadstation/backend/library"
 	"preloadstation/backend/store"
 )
 
@@ -22,6 +27,15 @@ type Deps struct {
 	DataDir string
 	// CallTimeout bounds one call into the store; 0 means 30 s.
 	CallTimeout time.Duration
+
+	// The station's running parts (backend/station builds them). A nil part
+	// leaves its service out of the Set and the bindings.
+	Devices     *device.Manager
+	Agents      *agent.Manager
+	AgentConfig *agent.StoreConfigurator
+	Engine      *install.Engine
+	Library     *library.Library
+	Catalog     *catalog.Client
 }
 
 // Session is who is logged in at this station. The station has one operator
@@ -50,6 +64,10 @@ type Set struct {
 	Auth     *AuthService
 	Settings *SettingsService
 	Station  *StationService
+	Device   *DeviceService  // nil without deps.Devices
+	Agent    *AgentService   // nil without deps.Agents
+	Install  *InstallService // nil without deps.Engine
+	Library  *LibraryService // nil without deps.Library
 }
 
 // New builds every service from deps.
@@ -64,18 +82,45 @@ func New(deps Deps) *Set {
 		deps.CallTimeout = 30 * time.Second
 	}
 	sess := &Session{}
-	return &Set{
+	set := &Set{
 		Session:  sess,
 		Auth:     &AuthService{deps: deps, session: sess},
 		Settings: &SettingsService{deps: deps, session: sess},
 		Station:  &StationService{deps: deps, session: sess},
 	}
+	if deps.Devices != nil {
+		set.Device = NewDeviceService(deps, sess, deps.Devices)
+	}
+	if deps.Agents != nil {
+		set.Agent = NewAgentService(deps, sess, deps.Agents, deps.AgentConfig)
+	}
+	if deps.Engine != nil {
+		set.Install = NewInstallService(deps, deps.Engine)
+	}
+	if deps.Library != nil {
+		set.Library = NewLibraryService(deps, sess, deps.Library, deps.Catalog)
+	}
+	return set
 }
 
 // Bindings lists the structs to bind to the frontend, for Wails' Bind option
 // and for backend/web's bridge. Add a line here for a new service.
 func (s *Set) Bindings() []any {
-	return []any{s.Auth, s.Settings, s.Station}
+	out := []any{s.Auth, s.Settings, s.Station}
+	// Domain services exist only when the station built their parts.
+	if s.Device != nil {
+		out = append(out, s.Device)
+	}
+	if s.Agent != nil {
+		out = append(out, s.Agent)
+	}
+	if s.Install != nil {
+		out = append(out, s.Install)
+	}
+	if s.Library != nil {
+		out = append(out, s.Library)
+	}
+	return out
 }
 
 // callCtx is the context for one call: the app's lifetime with a timeout.
