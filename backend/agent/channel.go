@@ -28,13 +28,17 @@ type Channel struct {
 	progress  func(received int64)
 }
 
+// ErrForwardGone means nothing listens on the local port: adb dropped the
+// forward (the phone went away). Make a new one; the agent may be fine.
+var ErrForwardGone = errors.New("forward is gone")
+
 // Dial opens a channel to the agent behind addr (the phone's forwarded local
 // port): readiness byte, version, mutual authentication.
 func Dial(ctx context.Context, addr string, secret []byte, timeout time.Duration) (net.Conn, wire.AgentInfo, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, wire.AgentInfo{}, fmt.Errorf("%w: %v", wire.ErrNotReady, err)
+		return nil, wire.AgentInfo{}, fmt.Errorf("%w: %v", ErrForwardGone, err)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()

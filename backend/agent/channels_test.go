@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,33 +72,45 @@ func Test32PhonesIndependent(t *testing.T) {
 	}
 
 	const killed, unplugged = 3, 17
+	// Watch both phones from the moment they are hit, each on its own.
+	rebuilt := make(chan string, 2)
+	watch := func(i int, since time.Time) {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			st := mustState(r, phones[i].Serial())
+			if st.Channels >= 2 && st.State == StateReady {
+				rebuilt <- fmt.Sprintf("%s rebuilt %.0f ms after being hit (port %d)", phones[i].Serial(), float64(time.Since(since).Milliseconds()), st.LocalPort)
+				return
+			}
+			if time.Now().After(deadline) {
+				rebuilt <- fmt.Sprintf("FAIL %s not rebuilt: %+v", phones[i].Serial(), st)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	kctx, kc := context.WithTimeout(ctx, 10*time.Second)
+	hit := time.Now()
 	res, err := r.cl.Device(phones[killed].Serial()).Shell(kctx, "pkill preload-agent")
 	kc()
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("kill agent: %v %+v", err, res)
 	}
+	go watch(killed, hit)
 	oldPort := mustState(r, phones[unplugged].Serial()).LocalPort
 	phones[unplugged].Unplug()
 	time.Sleep(time.Second)
+	replugged := time.Now()
 	if err := phones[unplugged].Replug(); err != nil {
 		t.Fatal(err)
 	}
-
-	// Both come back by themselves.
-	for _, i := range []int{killed, unplugged} {
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			st := mustState(r, phones[i].Serial())
-			if st.Channels >= 2 && st.State == StateReady {
-				t.Logf("%s rebuilt: %d channels, port %d", phones[i].Serial(), st.Channels, st.LocalPort)
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not rebuilt: %+v", phones[i].Serial(), st)
-			}
-			time.Sleep(50 * time.Millisecond)
+	go watch(unplugged, replugged)
+	for range 2 {
+		msg := <-rebuilt
+		if strings.HasPrefix(msg, "FAIL") {
+			t.Fatal(msg)
 		}
+		t.Log(msg)
 	}
 	if p := mustState(r, phones[unplugged].Serial()).LocalPort; p == oldPort {
 		t.Logf("note: adb gave the replugged phone the same port %d again", p)

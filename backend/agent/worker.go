@@ -203,6 +203,9 @@ func (w *worker) once(ctx context.Context) error {
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, ErrForwardGone):
+		w.dropForward(ctx)
+		return err
 	case errors.Is(err, wire.ErrVersionMismatch):
 		w.log.Warn("agent speaks another protocol version: pushing this station's build", "agent", info.Build, "err", err)
 		w.verified = false
@@ -258,7 +261,7 @@ func (w *worker) dialUntilReady(ctx context.Context, addr string, secret []byte)
 	delay := 20 * time.Millisecond
 	for {
 		conn, info, err := Dial(ctx, addr, secret, w.m.opts.HandshakeTimeout)
-		if !errors.Is(err, wire.ErrNotReady) || time.Now().After(deadline) || ctx.Err() != nil {
+		if !errors.Is(err, wire.ErrNotReady) || time.Now().After(deadline) || ctx.Err() != nil { // ErrForwardGone too: no use waiting
 			return conn, info, err
 		}
 		select {
