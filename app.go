@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"preloadstation/backend/events"
 	"preloadstation/backend/services"
+	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
 
@@ -66,10 +68,15 @@ type App struct {
 	Log      *slog.Logger
 	Store    *store.Store
 	Services *services.Set
+	// Station is the domain: phones, agents, installs, library, outbox.
+	Station *station.Station
 
-	cancel    context.CancelFunc
-	closeOnce sync.Once
-	closeErr  error
+	ctx         context.Context // the app's lifetime; Close cancels it
+	cancel      context.CancelFunc
+	startOnce   sync.Once
+	stationDone chan struct{} // closed when Station.Serve has returned; nil until Start
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // appConfig is what main hands to NewApp.
@@ -95,6 +102,12 @@ func NewApp(parent context.Context, cfg appConfig) (*App, error) {
 	// The app context outlives single calls and is cancelled by Close, which
 	// stops every service call still running before the store closes.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stn, err := station.New(ctx, station.Config{DataDir: cfg.DataDir, Store: st, Emit: cfg.Emit, Log: cfg.Log})
+	if err != nil {
+		cancel()
+		st.Close()
+		return nil, err
+	}
 	set := services.New(services.Deps{
 		Context: ctx,
 		Store:   st,
@@ -102,14 +115,42 @@ func NewApp(parent context.Context, cfg appConfig) (*App, error) {
 		Log:     cfg.Log,
 		Version: version,
 		DataDir: cfg.DataDir,
+
+		Devices:     stn.Devices(),
+		Agents:      stn.Agents(),
+		AgentConfig: stn.Configurator(),
+		Engine:      stn.Engine(),
+		Library:     stn.Library(),
+		Catalog:     stn.Catalog(),
+	})
+	stn.SetOperator(func() string {
+		if u := set.Session.User(); u != nil {
+			return u.Username
+		}
+		return ""
 	})
 	cfg.Log.Info("station data", "dir", cfg.DataDir, "version", version)
-	return &App{DataDir: cfg.DataDir, Log: cfg.Log, Store: st, Services: set, cancel: cancel}, nil
+	return &App{DataDir: cfg.DataDir, Log: cfg.Log, Store: st, Services: set, Station: stn, ctx: ctx, cancel: cancel}, nil
+}
+
+// Start runs the station (phones, agents, installs, outbox) under the app's
+// lifetime; Close stops it. Safe to call twice.
+func (a *App) Start() {
+	a.startOnce.Do(func() {
+		a.stationDone = make(chan struct{})
+		go func() {
+			defer close(a.stationDone)
+			if err := a.Station.Serve(a.ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.Log.Error("station stopped", "err", err)
+			}
+		}()
+	})
 }
 
 // Startup is Wails' OnStartup hook; the window's context arrives here.
 func (a *App) Startup(ctx context.Context) {
 	a.Log.Info("window started")
+	a.Start()
 }
 
 // Shutdown is Wails' OnShutdown hook.
@@ -123,6 +164,14 @@ func (a *App) Shutdown(ctx context.Context) {
 func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		a.cancel()
+		a.startOnce.Do(func() {}) // no Start after Close
+		if a.stationDone != nil {
+			select {
+			case <-a.stationDone:
+			case <-time.After(30 * time.Second):
+				a.Log.Error("station did not stop within 30 s; closing the database anyway")
+			}
+		}
 		a.closeErr = a.Store.Close()
 		a.Log.Info("station closed")
 	})

@@ -48,6 +48,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer app.Close()
+	app.Start()
 
 	srv, err := web.New(web.Options{Assets: assets, Services: app.Services.Bindings(), Events: broadcast, Token: *token, Log: app.Log})
 	if err != nil {
