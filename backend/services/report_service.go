@@ -181,3 +181,18 @@ func safeName(s string) string {
 		return '_'
 	}, s)
 }
+
+// AppIcon is an app's launcher icon (PNG/WebP bytes; base64 in JSON), for
+// the library table and receipts; empty when the APK has none.
+func (s *ReportService) AppIcon(id uint) ([]byte, error) {
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	var icons [][]byte
+	if err := s.deps.Store.DB.WithContext(ctx).Table("apps").Where("id = ?", id).Limit(1).Pluck("icon", &icons).Error; err != nil {
+		return nil, wrap(err)
+	}
+	if len(icons) == 0 {
+		return nil, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no app %d", id)}
+	}
+	return icons[0], nil
+}

@@ -51,3 +51,20 @@ func TestReportService(t *testing.T) {
 		t.Fatalf("summary csv %s %v", ex.Data, err)
 	}
 }
+
+func TestAppIcon(t *testing.T) {
+	s, _ := newSet(t)
+	st := s.Auth.deps.Store
+	rs := NewReportService(s.Auth.deps, s.Session)
+	app := store.App{SHA256: "ab", Package: "p", Icon: []byte("\x89PNG")}
+	if err := st.DB.Create(&app).Error; err != nil {
+		t.Fatal(err)
+	}
+	b, err := rs.AppIcon(app.ID)
+	if err != nil || string(b) != "\x89PNG" {
+		t.Fatalf("icon %q %v", b, err)
+	}
+	if _, err := rs.AppIcon(999); code(err) != CodeNotFound {
+		t.Fatalf("missing: %v", err)
+	}
+}

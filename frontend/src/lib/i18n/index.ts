@@ -5,6 +5,8 @@ import { addMessages, init, locale, getLocaleFromNavigator } from 'svelte-i18n';
 import { get } from 'svelte/store';
 import en from './en.json';
 import zhCN from './zh-CN.json';
+import pagesEn from './pages.en.json';
+import pagesZhCN from './pages.zh-CN.json';
 
 export const languages = ['en', 'zh-CN'] as const;
 export type Language = (typeof languages)[number];
@@ -37,6 +39,9 @@ export function setupI18n(initial?: Language): void {
   if (!started) {
     addMessages('en', en);
     addMessages('zh-CN', zhCN);
+    // The station pages' strings (hub, library, lists, history, reports, settings) live in their own files.
+    addMessages('en', pagesEn);
+    addMessages('zh-CN', pagesZhCN);
     started = true;
   }
   const lang = initial ?? stored() ?? normalise(getLocaleFromNavigator());
