@@ -68,6 +68,7 @@ type Set struct {
 	Agent    *AgentService   // nil without deps.Agents
 	Install  *InstallService // nil without deps.Engine
 	Library  *LibraryService // nil without deps.Library
+	Report   *ReportService
 }
 
 // New builds every service from deps.
@@ -87,6 +88,7 @@ func New(deps Deps) *Set {
 		Auth:     &AuthService{deps: deps, session: sess},
 		Settings: &SettingsService{deps: deps, session: sess},
 		Station:  &StationService{deps: deps, session: sess},
+		Report:   NewReportService(deps, sess),
 	}
 	if deps.Devices != nil {
 		set.Device = NewDeviceService(deps, sess, deps.Devices)
@@ -106,7 +108,7 @@ func New(deps Deps) *Set {
 // Bindings lists the structs to bind to the frontend, for Wails' Bind option
 // and for backend/web's bridge. Add a line here for a new service.
 func (s *Set) Bindings() []any {
-	out := []any{s.Auth, s.Settings, s.Station}
+	out := []any{s.Auth, s.Settings, s.Station, s.Report}
 	// Domain services exist only when the station built their parts.
 	if s.Device != nil {
 		out = append(out, s.Device)
