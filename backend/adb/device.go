@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -232,6 +233,12 @@ func (d *Device) Exec(ctx context.Context, cmd string, stdin io.Reader, stdout i
 		stdout = io.Discard
 	}
 	_, err = io.Copy(stdout, cn)
+	if errors.Is(err, syscall.ECONNRESET) {
+		// The device closed early while our input was still unread: the
+		// server's close then resets instead of ending cleanly. Everything it
+		// printed has been read; the output says what happened.
+		err = nil
+	}
 	cn.Close()
 	if ierr := <-inErr; ierr != nil {
 		var ae *Error
