@@ -70,7 +70,7 @@ setup=$(ls dist/PreloadStation-*-windows-amd64-setup.exe)
 step "apt-get install ./$deb"
 if dpkg -s preload-station >/dev/null 2>&1; then $SUDO apt-get remove -y -q preload-station; fi
 INSTALLED=1
-$SUDO apt-get install -y -q "./$deb"
+$SUDO apt-get install -y -q -o Dpkg::Use-Pty=0 "./$deb"
 dpkg -s preload-station | grep -q '^Status: install ok installed' || fail "preload-station is not installed"
 [ -x /usr/bin/preload-station ] || fail "/usr/bin/preload-station missing after install"
 for f in /usr/share/applications/preload-station.desktop /usr/share/icons/hicolor/256x256/apps/preload-station.png; do
@@ -122,7 +122,7 @@ fi
 echo "screenshot: $ART/deb-app-screenshot.png"
 
 step "apt-get remove preload-station"
-$SUDO apt-get remove -y -q preload-station
+$SUDO apt-get remove -y -q -o Dpkg::Use-Pty=0 preload-station
 [ ! -e /usr/bin/preload-station ] || fail "/usr/bin/preload-station still there after remove"
 for f in /usr/share/applications/preload-station.desktop /usr/share/icons/hicolor/256x256/apps/preload-station.png; do
   [ ! -e "$f" ] || fail "$f still there after remove"
