@@ -2,6 +2,7 @@ package station
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,8 +19,12 @@ type coordinator struct {
 	s   *Station
 	wg  sync.WaitGroup // prepare and detach goroutines
 	fin chan string    // serials whose session ended: facts are re-read
-	mu  sync.Mutex     // stays; also orders PhoneReady against PhoneGone
-	run map[string]*stay
+	// lists is signalled when the library or the catalog changed something;
+	// list is the active list as last seen (see listKey).
+	lists chan struct{}
+	list  string
+	mu    sync.Mutex // stays; also orders PhoneReady against PhoneGone
+	run   map[string]*stay
 	// detached is closed once the previous stay of a serial has let go of
 	// its agent worker, so a fast replug never races its own unplug.
 	detached map[string]chan struct{}
@@ -34,7 +39,51 @@ type stay struct {
 }
 
 func newCoordinator(s *Station) *coordinator {
-	return &coordinator{s: s, fin: make(chan string, 256), run: map[string]*stay{}, detached: map[string]chan struct{}{}}
+	return &coordinator{s: s, fin: make(chan string, 256), lists: make(chan struct{}, 1),
+		run: map[string]*stay{}, detached: map[string]chan struct{}{}}
+}
+
+// listEvent forwards the library's and the catalog client's events to the
+// UI and tells the coordinator the active list may have changed.
+func (c *coordinator) listEvent(name string, payload any) {
+	c.s.cfg.Emit.Emit(name, payload)
+	if name == events.LibraryChanged || name == events.CatalogStatus {
+		select {
+		case c.lists <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// listKey identifies the active list and its apps; "" when there is none.
+func (c *coordinator) listKey(ctx context.Context) string {
+	al, err := c.s.lib.ActiveList(ctx)
+	if err != nil {
+		return ""
+	}
+	key := fmt.Sprintf("%d:", al.ID)
+	for _, it := range al.Items {
+		key += fmt.Sprintf("%d/%d,", it.AppID, it.Priority)
+	}
+	return key
+}
+
+// listChanged: in auto mode, a newly active (or edited) list goes onto the
+// phones that are plugged and not installing; their new plans skip what they
+// already have.
+func (c *coordinator) listChanged(ctx context.Context) {
+	key := c.listKey(ctx)
+	if key == c.list {
+		return
+	}
+	c.list = key
+	if key == "" || !c.s.engine.Auto() {
+		return
+	}
+	c.s.log.Info("station: the active list changed; installing it on the plugged phones")
+	for serial, err := range c.s.engine.StartMany(nil) {
+		c.s.log.Warn("station: could not start a phone on the new list", "serial", serial, "err", err)
+	}
 }
 
 // engineEvent forwards the engine's events to the UI and keeps discovery's
@@ -65,6 +114,7 @@ func (c *coordinator) serve(ctx context.Context) error {
 	defer unsub()
 	tick := time.NewTicker(c.s.cfg.Reconcile)
 	defer tick.Stop()
+	c.list = c.listKey(ctx)
 	c.reconcile(ctx)
 	for {
 		select {
@@ -88,6 +138,8 @@ func (c *coordinator) serve(ctx context.Context) error {
 			c.reconcile(ctx)
 		case serial := <-c.fin:
 			c.refresh(ctx, serial)
+		case <-c.lists:
+			c.listChanged(ctx)
 		}
 	}
 }

@@ -145,8 +145,11 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 		return nil, fmt.Errorf("station: open the APK cache: %w", err)
 	}
 	s.cache = cache
-	s.lib = library.New(st, cache, cfg.Emit)
-	s.cl = catalog.NewClient(st, s.lib, cfg.Emit)
+	// The coordinator hears of active-list changes through the library's and
+	// the catalog client's events (auto mode installs a newly active list).
+	s.coord = newCoordinator(s)
+	s.lib = library.New(st, cache, events.Func(s.coord.listEvent))
+	s.cl = catalog.NewClient(st, s.lib, events.Func(s.coord.listEvent))
 	s.outbox = catalog.NewOutbox(st, s.cl, cfg.Emit)
 
 	// adb: the binary and the port as adb itself would pick them.
@@ -178,7 +181,6 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 		icfg.Auto = auto
 	}
 	s.history = newHistory(st, s.outbox, cfg.Log)
-	s.coord = newCoordinator(s)
 	s.engine = install.NewEngine(icfg, install.Deps{
 		List:    activeList{lib: s.lib, operator: s.currentOperator},
 		APKs:    install.CacheAPKs{Cache: cache},
