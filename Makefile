@@ -104,7 +104,7 @@ smoke: build
 
 bench: frontend agents
 	mkdir -p $(ART)
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m ./... | tee $(ART)/bench.txt
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 1x -timeout 120m ./... | tee $(ART)/bench.txt
 
 fuzz: agents
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' backend | xargs -n1 dirname | sort -u); do \
