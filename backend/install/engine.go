@@ -70,6 +70,10 @@ type Phone struct {
 	Refresh   func(ctx context.Context) (Facts, error)
 	Transport Transport
 	Verifier  Verifier
+	// Ping, if set, asks the phone for a trivial answer (a shell `echo`). While
+	// a package commits no byte moves, so the watchdog pings instead: a slow
+	// commit answers, a hung phone does not.
+	Ping func(ctx context.Context) error
 }
 
 // Config is the engine's settings.

@@ -343,3 +343,29 @@ func TestLimiterRate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHangDuringCommitIsCaughtByPing(t *testing.T) {
+	apps := testApps(3, func(int) int64 { return 100_000 })
+	// Commits may legitimately take minutes: only the ping tells a hung phone.
+	rig := startEngine(t, Config{Auto: true, StallTimeout: 200 * time.Millisecond, CommitTimeout: time.Hour, MaxAttempts: 2, Backoff: 10 * time.Millisecond}, apps)
+	f := newFakePhone("P1", 0, 300*time.Millisecond, apps)
+	f.hangCommit = true
+	p := f.phone("")
+	p.Ping = f.ping
+	start := time.Now()
+	rig.e.PhoneReady(p)
+	waitFor(t, 10*time.Second, "failed", func() bool { return phoneState(rig.e, "P1") == StateFailed })
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("hung commit detected after %v", d)
+	}
+	recs := records(t, rig.s, "P1")
+	if len(recs) == 0 || recs[0].Code != ErrStalled {
+		t.Errorf("records %+v, want STALLED", recs)
+	}
+	// And a slow commit on a phone that answers is left alone.
+	slow := newFakePhone("P2", 0, 600*time.Millisecond, apps) // 3× the stall time per commit
+	p2 := slow.phone("")
+	p2.Ping = slow.ping
+	rig.e.PhoneReady(p2)
+	waitFor(t, 10*time.Second, "slow phone done", func() bool { return phoneState(rig.e, "P2") == StateDone })
+}

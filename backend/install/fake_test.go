@@ -18,23 +18,24 @@ import (
 // database that installs really change, and can hang, drop, or fail a package
 // with a queued package-manager output.
 type fakePhone struct {
-	serial   string
-	bps      float64       // link speed, bytes/s (0 = instant)
-	commit   time.Duration // per install
-	apps     map[string]App
-	pmLock   sync.Mutex // Android's package manager installs one package at a time
-	mu       sync.Mutex
-	pkgs     map[string]int64
-	outputs  map[string][]string // package -> queued outputs for its next installs
-	hangAt   int64               // stop reading after this many bytes of any install (0 = never)
-	dropped  bool
-	wrongVC  map[string]int64 // install this versionCode instead (verify must catch it)
-	inflight int
-	maxIn    int
-	overlap  bool // a transfer ran while another package committed
-	commits  int  // commits running now
-	maxCom   int
-	started  []string
+	serial     string
+	bps        float64       // link speed, bytes/s (0 = instant)
+	commit     time.Duration // per install
+	apps       map[string]App
+	pmLock     sync.Mutex // Android's package manager installs one package at a time
+	mu         sync.Mutex
+	pkgs       map[string]int64
+	outputs    map[string][]string // package -> queued outputs for its next installs
+	hangAt     int64               // stop reading after this many bytes of any install (0 = never)
+	dropped    bool
+	wrongVC    map[string]int64 // install this versionCode instead (verify must catch it)
+	hangCommit bool             // hang (no output, no answer to pings) once a commit starts
+	inflight   int
+	maxIn      int
+	overlap    bool // a transfer ran while another package committed
+	commits    int  // commits running now
+	maxCom     int
+	started    []string
 }
 
 func newFakePhone(serial string, bps float64, commit time.Duration, apps []App) *fakePhone {
@@ -132,6 +133,13 @@ func (f *fakePhone) Install(ctx context.Context, apk io.Reader, size int64) (str
 	}
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.commits--; f.mu.Unlock() }()
+	f.mu.Lock()
+	hangCommit := f.hangCommit
+	f.mu.Unlock()
+	if hangCommit {
+		<-ctx.Done() // hung while committing: no output, ever
+		return "", ctx.Err()
+	}
 	select {
 	case <-time.After(f.commit):
 	case <-ctx.Done():
@@ -266,4 +274,16 @@ func (f *fakePhone) setDropped(v bool) {
 	f.mu.Lock()
 	f.dropped = v
 	f.mu.Unlock()
+}
+
+// ping answers unless the phone hangs in a commit.
+func (f *fakePhone) ping(ctx context.Context) error {
+	f.mu.Lock()
+	hung := f.hangCommit && f.commits > 0
+	f.mu.Unlock()
+	if hung {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }

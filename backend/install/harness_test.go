@@ -330,7 +330,7 @@ func newStation(ctx context.Context, o stationOpts) (*station, error) {
 		List:    install.StaticList{Name: "bench", Operator: "op", Apps: o.apps.apps},
 		APKs:    install.CacheAPKs{Cache: o.apps.cache},
 		History: install.HistoryStore{S: st},
-		Log:     slog.New(slog.NewTextHandler(logWriter(o.logf), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:     slog.New(slog.NewTextHandler(logWriter(o.logf), &slog.HandlerOptions{Level: logLevel()})),
 	})
 	logf := o.logf
 	if logf == nil {
@@ -441,6 +441,10 @@ func (s *station) attach(ctx context.Context, serial string) {
 	s.mu.Unlock()
 	s.eng.PhoneReady(install.Phone{Serial: serial, SlotPath: "serial:" + serial, Facts: toFacts(serial, f),
 		Transport: install.ExecTransport{Dev: dev, SDK: f.SDK}, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
+		Ping: func(ctx context.Context) error {
+			_, err := dev.Shell(ctx, "echo ok")
+			return err
+		},
 		Refresh: func(ctx context.Context) (install.Facts, error) {
 			f, err := device.ReadFacts(ctx, dev, 10*time.Second)
 			return toFacts(serial, f), err
@@ -478,3 +482,10 @@ func (f logFunc) Write(p []byte) (int, error) {
 }
 
 func logWriter(f func(string, ...any)) io.Writer { return logFunc(f) }
+
+func logLevel() slog.Level {
+	if os.Getenv("PRELOAD_TEST_LOG") == "info" {
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
+}

@@ -70,7 +70,9 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 	hist := context.WithoutCancel(ctx)
 	facts := p.Facts
 	if p.Refresh != nil {
-		f, err := p.Refresh(ctx)
+		rctx, cancel := context.WithTimeout(ctx, e.cfg.StallTimeout)
+		f, err := p.Refresh(rctx)
+		cancel()
 		if err != nil {
 			e.deps.Log.Warn("install: facts refresh failed, planning with plug-time facts", "serial", p.Serial, "err", err)
 		} else {
@@ -318,6 +320,7 @@ func (r *sessionRun) attempt(ctx context.Context, i int, a App, stream chan stru
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	wd := newWatchdog(r.e.cfg.StallTimeout, r.e.cfg.CommitTimeout, cancel)
+	wd.ping = r.p.Ping
 	defer wd.stop()
 
 	var transferStart, transferEnd time.Time
@@ -356,6 +359,8 @@ func (r *sessionRun) attempt(ctx context.Context, i int, a App, stream chan stru
 		switch {
 		case ctx.Err() != nil:
 			res.failure = Failure{Code: ErrInterrupted, Message: context.Cause(ctx).Error()}
+		case errors.Is(cause, errStalled) && sent >= a.Size:
+			res.failure = Failure{Code: ErrStalled, Message: fmt.Sprintf("the phone stopped answering while committing (no reply to a ping for %s)", r.e.cfg.StallTimeout)}
 		case errors.Is(cause, errStalled):
 			res.failure = Failure{Code: ErrStalled, Message: fmt.Sprintf("no byte moved for %s (%d of %d sent)", r.e.cfg.StallTimeout, sent, a.Size)}
 		case errors.Is(cause, errCommitSlow):
@@ -382,11 +387,20 @@ func (r *sessionRun) attempt(ctx context.Context, i int, a App, stream chan stru
 	}
 	if r.p.Verifier != nil {
 		r.emit(Progress{Package: a.Package, Label: a.Label, Index: i, Stage: "verify", Sent: sent, Size: a.Size}, false)
-		vc, present, err := r.p.Verifier.InstalledVersion(ctx, a.Package)
+		// A phone that hangs right after "Success" must not hang the session:
+		// the question gets the same no-progress limit as a transfer.
+		vctx, vcancel := context.WithTimeout(ctx, r.e.cfg.StallTimeout)
+		vc, present, err := r.p.Verifier.InstalledVersion(vctx, a.Package)
+		stalled := vctx.Err() != nil && ctx.Err() == nil
+		vcancel()
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				res.failure = Failure{Code: ErrInterrupted, Message: context.Cause(ctx).Error()}
+				return res
+			}
+			if stalled {
+				res.failure = Failure{Code: ErrStalled, Message: fmt.Sprintf("verify: no answer for %s", r.e.cfg.StallTimeout), Class: ClassRetry}
 				return res
 			}
 			res.failure = Failure{Code: ErrTransport, Message: "verify: " + err.Error(), Class: ClassRetry}
@@ -476,8 +490,10 @@ type watchdog struct {
 	cancel        context.CancelCauseFunc
 	last          atomic.Int64 // unix nanos of the last byte
 	commitFrom    atomic.Int64 // unix nanos the commit began; 0 while transferring
+	lastPing      atomic.Int64
 	quit          chan struct{}
 	once          sync.Once
+	ping          func(context.Context) error
 }
 
 func newWatchdog(stall, commit time.Duration, cancel context.CancelCauseFunc) *watchdog {
@@ -503,6 +519,10 @@ func (w *watchdog) start() {
 						w.cancel(errCommitSlow)
 						return
 					}
+					if w.ping != nil && now.Sub(time.Unix(0, w.lastPing.Load())) >= w.stall {
+						w.lastPing.Store(now.UnixNano())
+						go w.probe()
+					}
 					continue
 				}
 				if now.Sub(time.Unix(0, w.last.Load())) > w.stall {
@@ -514,6 +534,32 @@ func (w *watchdog) start() {
 	}()
 }
 
-func (w *watchdog) progress()   { w.last.Store(time.Now().UnixNano()) }
-func (w *watchdog) committing() { w.commitFrom.Store(time.Now().UnixNano()) }
-func (w *watchdog) stop()       { w.once.Do(func() { close(w.quit) }) }
+// probe pings the phone once; no answer within the stall time is a stall.
+func (w *watchdog) probe() {
+	ctx, cancel := context.WithTimeout(context.Background(), w.stall)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.quit: // the attempt ended: stop waiting for the answer
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := w.ping(ctx)
+	select {
+	case <-w.quit:
+		return
+	default:
+	}
+	if err != nil {
+		w.cancel(errStalled)
+	}
+}
+
+func (w *watchdog) progress() { w.last.Store(time.Now().UnixNano()) }
+func (w *watchdog) committing() {
+	now := time.Now().UnixNano()
+	w.lastPing.Store(now)
+	w.commitFrom.Store(now)
+}
+func (w *watchdog) stop() { w.once.Do(func() { close(w.quit) }) }

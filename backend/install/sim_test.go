@@ -82,3 +82,37 @@ func TestVirtualPhonesEndToEnd(t *testing.T) {
 		t.Logf("%s: %s via %s, %d installed", s.Serial, s.State, s.Transport, s.Installed)
 	}
 }
+
+func TestHungVirtualPhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("virtual phones: not in -short")
+	}
+	port := startADB(t)
+	apps := buildApps(t, "hung", []int{2_000_000, 1_000_000, 3_000_000})
+	ph := startChildPhones(t, simConfig{Phones: 2, Hubs: 1, Profile: "pixel7", ADB: "127.0.0.1:" + itoa(port)})
+	st := runStation(t, stationOpts{adbPort: port, apps: apps,
+		cfg: install.Config{Auto: true, Station: "hung", StallTimeout: 2 * time.Second, Backoff: 200 * time.Millisecond}})
+	time.Sleep(1500 * time.Millisecond)
+	ph.Hang(0, true)
+	start := time.Now()
+	hungSerial := ph.Serials()[0]
+	waitUntil(t, 60*time.Second, "hung phone's session to fail", func() bool {
+		var c int64
+		st.st.DB.Model(&store.InstallSession{}).Where("serial = ? AND outcome = ?", hungSerial, store.OutcomeFailed).Count(&c)
+		return c > 0
+	})
+	t.Logf("hung phone failed %v after the hang", time.Since(start))
+	var recs []store.InstallRecord
+	st.st.DB.Where("serial = ?", hungSerial).Find(&recs)
+	for _, r := range recs {
+		t.Logf("%s %s %s attempts=%d %s", r.Package, r.Result, r.Code, r.Attempts, r.Message)
+	}
+	waitUntil(t, 30*time.Second, "other phone done", func() bool {
+		for _, s := range st.eng.Status() {
+			if s.Serial == ph.Serials()[1] {
+				return s.State == install.StateDone
+			}
+		}
+		return false
+	})
+}
