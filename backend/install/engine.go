@@ -162,6 +162,7 @@ type Engine struct {
 type phoneEntry struct {
 	phone   Phone
 	present bool
+	pending bool // PhoneReady came while a session was still ending
 	run     *phoneRun // nil when no session runs
 	status  PhoneStatus
 }
@@ -249,6 +250,11 @@ func (e *Engine) PhoneReady(p Phone) {
 	ent.phone = p
 	ent.present = true
 	auto := e.auto && ent.run == nil
+	if ent.run != nil {
+		// A quick replug can arrive before the old session has written its
+		// end: start the new one when it has.
+		ent.pending = true
+	}
 	e.mu.Unlock()
 	if auto {
 		_ = e.Start(p.Serial)
@@ -337,8 +343,13 @@ func (e *Engine) Start(serial string) error {
 		ent.status.State = state
 		ent.status.EndedAt = time.Now()
 		st := ent.status
+		again := ent.pending && ent.present && e.auto && state == StateInterrupted
+		ent.pending = false
 		e.mu.Unlock()
 		e.deps.Events.Emit(events.InstallState, st)
+		if again {
+			_ = e.Start(serial)
+		}
 	}()
 	return nil
 }

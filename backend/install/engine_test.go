@@ -369,3 +369,18 @@ func TestHangDuringCommitIsCaughtByPing(t *testing.T) {
 	rig.e.PhoneReady(p2)
 	waitFor(t, 10*time.Second, "slow phone done", func() bool { return phoneState(rig.e, "P2") == StateDone })
 }
+
+func TestQuickReplugStartsANewSession(t *testing.T) {
+	apps := testApps(4, func(int) int64 { return 400_000 })
+	rig := startEngine(t, Config{Auto: true}, apps)
+	f := newFakePhone("P1", 4e6, 20*time.Millisecond, apps)
+	rig.e.PhoneReady(f.phone(""))
+	waitFor(t, 5*time.Second, "one installed", func() bool { n, _ := f.installedCount(); return n >= 1 })
+	// Unplug and replug before the first session has had time to end.
+	rig.e.PhoneGone("P1")
+	rig.e.PhoneReady(f.phone(""))
+	waitFor(t, 10*time.Second, "done after quick replug", func() bool { return phoneState(rig.e, "P1") == StateDone })
+	if n, _ := f.installedCount(); n != len(apps) {
+		t.Fatalf("%d of %d installed", n, len(apps))
+	}
+}
