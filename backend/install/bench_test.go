@@ -355,7 +355,7 @@ func writeBenchDoc(b *testing.B, rows, summary []string, m sim.USBModel) {
 	if env := benchEnv(); env != "" {
 		fmt.Fprintf(&sb, " with `%s`", env)
 	}
-	fmt.Fprintf(&sb, " on %s, %s, %d CPUs (%s), %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), host, "real Debian adb server on a private port")
+	fmt.Fprintf(&sb, " on %s, %s, %d CPUs (%s), %s; load average at the end %s (the machine is shared: figures are wall-clock under that load).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), host, "real Debian adb server on a private port", loadAvg())
 	fmt.Fprintf(&sb, "Virtual phones (`backend/sim`, in a child process so the station's RSS and CPU are its own) with the sim's default USB 2.0 model, untouched: hub %.0f MB/s shared, phone %.0f MB/s, commit %v + %v per MB, one commit at a time per phone. ", m.HubBytesPerSec/1e6, m.PhoneBytesPerSec/1e6, m.CommitFixed, m.CommitPerMB)
 	fmt.Fprintf(&sb, "Apps: 8 real signed APKs of %v MB (list order). Floor = max(hub floor, phone floor) from ARCHITECTURE.md's performance model with these parameters. ", benchSizesMB)
 	fmt.Fprintf(&sb, "The station's clock starts when every phone is ready and auto mode goes on (the baselines start with phones already in `adb devices`), and stops at the last session's end (after verifying every install with the package manager).\n\n")
@@ -376,4 +376,16 @@ func benchEnv() string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -96,3 +96,26 @@ func TestHistoryStore(t *testing.T) {
 		t.Errorf("missing session: %v", err)
 	}
 }
+
+func TestLoadConfig(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	c, err := LoadConfig(ctx, s, "st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Auto || !c.Plan.SmallestFirst || c.Plan.ReserveBytes != 500e6 || c.HubRate != 0 || c.StallTimeout != 15*time.Second || c.MaxAttempts != 3 {
+		t.Errorf("defaults %+v", c)
+	}
+	_ = store.SetSetting(ctx, s, SettingHubRateMBps, 30.5)
+	_ = store.SetSetting(ctx, s, SettingAuto, false)
+	_ = store.SetSetting(ctx, s, SettingHubConcurrency, 4)
+	c, err = LoadConfig(ctx, s, "st")
+	if err != nil || c.Auto || c.HubRate != 30.5e6 || c.HubConcurrency != 4 {
+		t.Errorf("stored %+v %v", c, err)
+	}
+	_ = store.SetSetting(ctx, s, SettingMaxAttempts, "three")
+	if _, err := LoadConfig(ctx, s, "st"); err == nil {
+		t.Error("a setting of the wrong type was accepted")
+	}
+}
