@@ -79,7 +79,9 @@ func SchemaVersionLatest() int { return len(migrations) }
 
 func (s *Store) migrate(ctx context.Context) error {
 	db := s.DB.WithContext(ctx)
-	if err := db.AutoMigrate(&SchemaVersion{}); err != nil {
+	// Plain IF NOT EXISTS, not AutoMigrate: two processes opening a new database
+	// at once must not both try to create it.
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_versions (version integer PRIMARY KEY, applied_at datetime)`).Error; err != nil {
 		return fmt.Errorf("store: schema table: %w", err)
 	}
 	var current int
@@ -91,6 +93,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for v := current + 1; v <= len(migrations); v++ {
 		err := db.Transaction(func(tx *gorm.DB) error {
+			// Another process may have opened the same database a moment earlier and
+			// run this migration; the transaction holds the write lock
+			// (_txlock=immediate), so the re-check here is race-free.
+			var done int64
+			if err := tx.Model(&SchemaVersion{}).Where("version = ?", v).Count(&done).Error; err != nil {
+				return err
+			}
+			if done > 0 {
+				return nil
+			}
 			if err := migrations[v-1](tx); err != nil {
 				return err
 			}

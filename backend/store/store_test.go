@@ -363,3 +363,39 @@ func TestDurabilitySIGKILL(t *testing.T) {
 	}
 	t.Logf("child reported %d committed rows, %d present after reopen; integrity_check ok", len(committed), len(present))
 }
+
+// Two station processes (a restart racing a dying one, or a test and a child)
+// may open a new database at the same moment: each must see one migrated schema.
+func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "station.db")
+	const n = 6
+	errs := make(chan error, n)
+	stores := make(chan *Store, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			s, err := Open(context.Background(), path)
+			errs <- err
+			stores <- s
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("open %d: %v", i, err)
+		}
+		if s := <-stores; s != nil {
+			defer s.Close()
+		}
+	}
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var rows int64
+	if err := s.DB.Model(&SchemaVersion{}).Count(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if rows != int64(SchemaVersionLatest()) {
+		t.Fatalf("schema_versions has %d rows, want %d", rows, SchemaVersionLatest())
+	}
+}
