@@ -175,6 +175,7 @@ type phoneRun struct {
 // PhoneStatus is one phone as the engine sees it.
 type PhoneStatus struct {
 	Serial      string    `json:"serial"`
+	Present     bool      `json:"present"`
 	State       string    `json:"state"`
 	Transport   string    `json:"transport"`
 	SessionUUID string    `json:"sessionUuid"`
@@ -417,7 +418,9 @@ func (e *Engine) Status() []PhoneStatus {
 	defer e.mu.Unlock()
 	out := make([]PhoneStatus, 0, len(e.phones))
 	for _, p := range e.phones {
-		out = append(out, p.status)
+		st := p.status
+		st.Present = p.present
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
 	return out
