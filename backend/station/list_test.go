@@ -111,6 +111,13 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 			t.Errorf("%s: transport %q, want exec (NoAgent)", es.Serial, es.Transport)
 		}
 	}
+	// The operator's switch to manual survives a restart.
+	s.Engine().SetAuto(false)
+	waitFor(t, 10*time.Second, "auto mode off in the settings", func() bool {
+		v, err := store.GetSetting(ctx, st, station.SettingAuto, true)
+		return err == nil && !v
+	}, logs)
+
 	_ = phones.Close()
 	cancel()
 	<-served

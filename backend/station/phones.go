@@ -23,6 +23,7 @@ type coordinator struct {
 	// list is the active list as last seen (see listKey).
 	lists chan struct{}
 	list  string
+	auto  bool       // the engine's mode as last stored (or started with)
 	mu    sync.Mutex // stays; also orders PhoneReady against PhoneGone
 	run   map[string]*stay
 	// detached is closed once the previous stay of a serial has let go of
@@ -32,6 +33,7 @@ type coordinator struct {
 
 type stay struct {
 	attached time.Time
+	label    string // slot label the phone's page shows
 	prepared bool
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -115,6 +117,7 @@ func (c *coordinator) serve(ctx context.Context) error {
 	tick := time.NewTicker(c.s.cfg.Reconcile)
 	defer tick.Stop()
 	c.list = c.listKey(ctx)
+	c.auto = c.s.engine.Auto()
 	c.reconcile(ctx)
 	for {
 		select {
@@ -136,12 +139,27 @@ func (c *coordinator) serve(ctx context.Context) error {
 			}
 		case <-tick.C:
 			c.reconcile(ctx)
+			c.keepAuto(ctx)
 		case serial := <-c.fin:
 			c.refresh(ctx, serial)
 		case <-c.lists:
 			c.listChanged(ctx)
 		}
 	}
+}
+
+// keepAuto stores the engine's mode when the operator switched it, so the
+// station starts in the same mode next time.
+func (c *coordinator) keepAuto(ctx context.Context) {
+	auto := c.s.engine.Auto()
+	if c.auto == auto {
+		return
+	}
+	if err := store.SetSetting(ctx, c.s.cfg.Store, SettingAuto, auto); err != nil {
+		c.s.log.Warn("station: cannot save auto mode", "err", err)
+		return
+	}
+	c.auto = auto
 }
 
 func (c *coordinator) reconcile(ctx context.Context) {
@@ -177,10 +195,15 @@ func (c *coordinator) phone(ctx context.Context, name string, p device.Phone) {
 		st = &stay{attached: p.AttachedAt, ctx: sctx, cancel: cancel, done: make(chan struct{})}
 		c.run[p.Serial] = st
 	}
+	if st.prepared && !c.s.cfg.NoAgent && slotName(p.Slot) != st.label {
+		st.label = slotName(p.Slot) // the operator labelled the slot: the phone's page follows
+		c.s.agents.SetSlot(p.Serial, st.label)
+	}
 	if st.prepared || p.Facts == nil || (p.State != device.StateReady && p.State != device.StateBusy) {
 		return
 	}
 	st.prepared = true
+	st.label = slotName(p.Slot)
 	prev := c.detached[p.Serial]
 	c.wg.Add(1)
 	go func() {
