@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"time"
 
 	"preloadstation/backend/adb"
 	"preloadstation/backend/device"
@@ -37,10 +38,25 @@ func (f *Feeder) Serve(ctx context.Context) error {
 	for _, p := range f.Devices.Phones() {
 		f.handle(fed, p)
 	}
+	// The manager drops events for a subscriber that falls behind: reconcile
+	// with its current truth now and then.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+			seen := map[string]bool{}
+			for _, p := range f.Devices.Phones() {
+				seen[p.Serial] = true
+				f.handle(fed, p)
+			}
+			for serial := range fed {
+				if !seen[serial] {
+					f.handle(fed, device.Phone{Serial: serial, State: device.StateGone})
+				}
+			}
 		case m, ok := <-ch:
 			if !ok {
 				return nil
