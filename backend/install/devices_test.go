@@ -16,7 +16,7 @@ type fakeDevices struct {
 }
 
 func (f *fakeDevices) Subscribe(n int) (<-chan events.Message, func()) { return f.bc.Subscribe(n) }
-func (f *fakeDevices) Phones() []device.Phone                         { return f.phones }
+func (f *fakeDevices) Phones() []device.Phone                          { return f.phones }
 func (f *fakeDevices) Device(serial string) (*adb.Device, error) {
 	return adb.NewClient("127.0.0.1:1").Device(serial), nil
 }

@@ -162,7 +162,7 @@ type Engine struct {
 type phoneEntry struct {
 	phone   Phone
 	present bool
-	pending bool // PhoneReady came while a session was still ending
+	pending bool      // PhoneReady came while a session was still ending
 	run     *phoneRun // nil when no session runs
 	status  PhoneStatus
 }
