@@ -255,11 +255,15 @@ func hungPhoneScenario(t testing.TB) float64 {
 	payload := bytes.Repeat([]byte{0x5a}, 16<<20)
 
 	var hungProgress atomic.Int64 // unix nanos of the hung phone's last progress
+	var hangMidPush atomic.Bool   // hang the phone once 2 MiB of its push have moved
 	push := func(s string, stall time.Duration) error {
 		ctx := adb.WithIdleTimeout(context.Background(), stall)
-		progress := func(int64) {
+		progress := func(sent int64) {
 			if s == hung {
 				hungProgress.Store(time.Now().UnixNano())
+				if sent >= 2<<20 && hangMidPush.CompareAndSwap(true, false) {
+					hungPhone.Hang(true)
+				}
 			}
 		}
 		err := st.client.Device(s).Push(ctx, bytes.NewReader(payload), int64(len(payload)), "/data/local/tmp/big", 0o644, time.Now(), progress)
@@ -309,10 +313,10 @@ func hungPhoneScenario(t testing.TB) float64 {
 		log = append(log, fmt.Sprintf("%s/%s", a.Round(time.Millisecond), b.Round(time.Millisecond)))
 	}
 
-	// The watchdog: the phone hangs again; its push fails after the stall
-	// timeout while the others push on.
+	// The watchdog: the phone hangs in the middle of a push (after 2 MiB);
+	// the push fails after the stall timeout while the others push on.
 	const stall = 1500 * time.Millisecond
-	hungPhone.Hang(true)
+	hangMidPush.Store(true)
 	t0 := time.Now()
 	hungProgress.Store(t0.UnixNano())
 	hungErr := make(chan error, 1)
@@ -330,6 +334,9 @@ func hungPhoneScenario(t testing.TB) float64 {
 	sinceProgress := failedAt.Sub(time.Unix(0, hungProgress.Load()))
 	if !errors.Is(err, adb.ErrStalled) {
 		t.Fatalf("hung phone: err = %v, want ErrStalled", err)
+	}
+	if hangMidPush.Load() {
+		t.Fatal("the push never reached 2 MiB: the phone was not hung mid-push")
 	}
 	if sinceProgress > stall+time.Second {
 		t.Errorf("hung phone detected %s after its last progress (watchdog %s)", sinceProgress, stall)
