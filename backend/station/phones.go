@@ -181,11 +181,14 @@ func (c *coordinator) reconcile(ctx context.Context) {
 func (c *coordinator) phone(ctx context.Context, name string, p device.Phone) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	st := c.run[p.Serial]
+	if st != nil && p.AttachedAt.Before(st.attached) {
+		return // an event from an earlier stay, read after a reconcile saw the newer one
+	}
 	if name == events.DeviceDetached || p.State == device.StateGone {
 		c.goneLocked(p.Serial, true)
 		return
 	}
-	st := c.run[p.Serial]
 	if st != nil && !st.attached.Equal(p.AttachedAt) {
 		c.goneLocked(p.Serial, true) // unplugged and back between two looks: a new stay
 		st = nil
@@ -257,9 +260,12 @@ func (c *coordinator) prepare(st *stay, p device.Phone, prev chan struct{}) {
 			return
 		}
 	}
+	if now, ok := c.s.devices.Phone(p.Serial); !ok || !now.AttachedAt.Equal(st.attached) {
+		return // gone already, or this stay was built from a stale event
+	}
 	dev, err := c.s.devices.Device(p.Serial)
 	if err != nil {
-		return // gone already
+		return
 	}
 	if !c.s.cfg.NoAgent {
 		c.s.agents.Attach(p.Serial, dev)
