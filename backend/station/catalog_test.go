@@ -1,0 +1,153 @@
+package station_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
+
+	"preloadstation/backend/adb/adbtest"
+	"preloadstation/backend/catalog"
+	"preloadstation/backend/install"
+	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/phone"
+	"preloadstation/backend/sim"
+	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/station"
+	"preloadstation/backend/store"
+)
+
+// TestCatalogFlow is the patent's whole loop on one station: register at a
+// catalog server, the operator logs in, the operator's list is fetched and
+// pre-downloaded into the cache before phones arrive, phones plugged get it,
+// and every install record reaches the catalog exactly once.
+func TestCatalogFlow(t *testing.T) {
+	if err := apktest.Available(); err != nil {
+		t.Skip("aapt/apksigner needed: ", err)
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &lockedBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// The catalog server, with two apps on alice's list.
+	cdb, err := catalog.OpenDB(ctx, "sqlite:"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer catalog.CloseDB(cdb)
+	cat, err := catalog.NewCatalog(cdb, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.BcryptCost = bcrypt.MinCost
+	var pkgs []string
+	for i := range 2 {
+		p := apktest.Build(t, t.TempDir(), apktest.Spec{Package: fmt.Sprintf("com.preload.cat%d", i), VersionCode: 3, PayloadBytes: 64 << 10})
+		app, _, err := cat.AddAppFile(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, app.Package)
+	}
+	if _, err := cat.AddUser(ctx, "alice", "alicepass1", "operator", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.SetList(ctx, "alice's list", catalog.ListSpec{Operator: "alice", Apps: pkgs}); err != nil {
+		t.Fatal(err)
+	}
+	code, err := cat.NewStationCode(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(catalog.NewServer(cat, log).Handler())
+	defer hs.Close()
+
+	// The station: registered, alice logged in, her list fetched and cached.
+	port := adbtest.StartServer(t)
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := station.New(ctx, station.Config{DataDir: dir, Store: st, Log: log, ADBPort: port,
+		Getenv: func(string) string { return "" }, AutoSet: true, Install: install.Config{Auto: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := s.Catalog()
+	if _, err := cl.Register(ctx, hs.URL, code, "Counter 3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Login(ctx, "alice", "alicepass1"); err != nil {
+		t.Fatal(err)
+	}
+	lr, err := cl.FetchList(ctx, "alice")
+	if err != nil || lr.Offline || len(lr.List.Items) != 2 {
+		t.Fatalf("fetch list: %+v %v", lr, err)
+	}
+	if res, err := cl.Predownload(ctx, lr.List.ID); err != nil || res.Downloaded != 2 {
+		t.Fatalf("pre-download: %+v %v", res, err)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+	phones, err := sim.New(sim.Options{Phones: 2, Profile: "galaxy-a54", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
+		Dir: t.TempDir(), InspectAPK: inspectForSim,
+		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
+			return phone.MainLog(ctx, osys, args, out)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phones.Close()
+	if err := phones.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var records int64
+	waitFor(t, 60*time.Second, "both phones' sessions done", func() bool {
+		var done int64
+		st.DB.Model(&store.InstallSession{}).Where("outcome = ? AND installed = 2", store.OutcomeDone).Count(&done)
+		st.DB.Model(&store.InstallRecord{}).Count(&records)
+		return done == 2
+	}, logs)
+	waitFor(t, 30*time.Second, "the records at the catalog", func() bool {
+		var n int64
+		cdb.Model(&catalog.Report{}).Count(&n)
+		return n == records
+	}, logs)
+	ob, err := s.Outbox().Status(ctx)
+	if err != nil || ob.Delivered != records || ob.Pending != 0 || ob.Rejected != 0 {
+		t.Errorf("outbox %+v %v; want %d delivered", ob, err, records)
+	}
+	var reps []catalog.Report
+	cdb.Find(&reps)
+	for _, r := range reps {
+		if r.Operator != "alice" || r.Result != store.ResultInstalled {
+			t.Errorf("report %+v: want alice, installed", r)
+		}
+	}
+	for _, ph := range phones.Phones() {
+		for _, pkg := range pkgs {
+			if p, ok := ph.Package(pkg); !ok || p.VersionCode != 3 {
+				t.Errorf("%s: %s missing", ph.Serial(), pkg)
+			}
+		}
+	}
+	_ = phones.Close()
+	cancel()
+	<-served
+	if t.Failed() {
+		t.Logf("--- station log ---\n%s", logs)
+	}
+}
