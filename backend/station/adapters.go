@@ -24,12 +24,16 @@ import (
 type activeList struct {
 	lib      *library.Library
 	operator func(ctx context.Context) string
+	// wait bounds how long a session start waits for a pre-download that
+	// is still fetching the list's APKs.
+	wait time.Duration
 }
 
 // CurrentList implements install.ListSource. No active list is an empty
 // list, not an error: a phone plugged before the operator picked a list gets
 // an empty session instead of a failed one.
 func (l activeList) CurrentList(ctx context.Context) (install.List, error) {
+	l.awaitDownload(ctx)
 	al, err := l.lib.ActiveList(ctx)
 	if err != nil {
 		if library.CodeOf(err) == library.CodeNotFound {
@@ -49,6 +53,27 @@ func (l activeList) CurrentList(ctx context.Context) (install.List, error) {
 			Priority: it.Priority, Position: i})
 	}
 	return out, nil
+}
+
+// awaitDownload waits while a pre-download is still fetching APKs of the
+// active list, so a phone plugged meanwhile gets them instead of failures.
+// Without a download running, missing APKs fail at once (APK_NOT_IN_CACHE)
+// and the operator sees why.
+func (l activeList) awaitDownload(ctx context.Context) {
+	deadline := time.Now().Add(l.wait)
+	for time.Now().Before(deadline) {
+		st, err := l.lib.Status(ctx)
+		if err != nil || st.Missing == 0 || st.Progress.State != "downloading" {
+			return
+		}
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // history writes sessions and records through install.HistoryStore, with

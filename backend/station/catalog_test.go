@@ -24,10 +24,11 @@ import (
 	"preloadstation/backend/store"
 )
 
-// TestCatalogFlow is the patent's whole loop on one station: register at a
-// catalog server, the operator logs in, the operator's list is fetched and
-// pre-downloaded into the cache before phones arrive, phones plugged get it,
-// and every install record reaches the catalog exactly once.
+// TestCatalogFlow is the patent's whole loop on one station: phones wait on
+// the hub; the station registers at a catalog server, the operator logs in,
+// the operator's list is fetched and pre-downloaded into the cache; auto
+// mode installs it on the waiting phones only once it is cached (no failed
+// attempt), and every install record reaches the catalog exactly once.
 func TestCatalogFlow(t *testing.T) {
 	if err := apktest.Available(); err != nil {
 		t.Skip("aapt/apksigner needed: ", err)
@@ -84,23 +85,10 @@ func TestCatalogFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := s.Catalog()
-	if _, err := cl.Register(ctx, hs.URL, code, "Counter 3"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Login(ctx, "alice", "alicepass1"); err != nil {
-		t.Fatal(err)
-	}
-	lr, err := cl.FetchList(ctx, "alice")
-	if err != nil || lr.Offline || len(lr.List.Items) != 2 {
-		t.Fatalf("fetch list: %+v %v", lr, err)
-	}
-	if res, err := cl.Predownload(ctx, lr.List.ID); err != nil || res.Downloaded != 2 {
-		t.Fatalf("pre-download: %+v %v", res, err)
-	}
-
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx) }()
+
+	// Phones first: plugged before any list, they get an empty session.
 	phones, err := sim.New(sim.Options{Phones: 2, Profile: "galaxy-a54", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
 		Dir: t.TempDir(), InspectAPK: inspectForSim,
 		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
@@ -112,6 +100,29 @@ func TestCatalogFlow(t *testing.T) {
 	defer phones.Close()
 	if err := phones.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "an empty session per phone", func() bool {
+		var n int64
+		st.DB.Model(&store.InstallSession{}).Where("outcome = ? AND planned = 0", store.OutcomeDone).Count(&n)
+		return n == 2
+	}, logs)
+
+	// Registered, alice logs in, her list is fetched: auto mode waits for
+	// the pre-download, then installs it on the phones already plugged.
+	cl := s.Catalog()
+	if _, err := cl.Register(ctx, hs.URL, code, "Counter 3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Login(ctx, "alice", "alicepass1"); err != nil {
+		t.Fatal(err)
+	}
+	lr, err := cl.FetchList(ctx, "alice")
+	if err != nil || lr.Offline || len(lr.List.Items) != 2 {
+		t.Fatalf("fetch list: %+v %v", lr, err)
+	}
+	time.Sleep(300 * time.Millisecond) // long enough for a wrong early start to show as failed records
+	if res, err := cl.Predownload(ctx, lr.List.ID); err != nil || res.Downloaded != 2 {
+		t.Fatalf("pre-download: %+v %v", res, err)
 	}
 
 	var records int64
@@ -126,6 +137,9 @@ func TestCatalogFlow(t *testing.T) {
 		cdb.Model(&catalog.Report{}).Count(&n)
 		return n == records
 	}, logs)
+	if records != 4 {
+		t.Errorf("%d records, want 4 (2 phones x 2 apps, nothing failed or retried)", records)
+	}
 	ob, err := s.Outbox().Status(ctx)
 	if err != nil || ob.Delivered != records || ob.Pending != 0 || ob.Rejected != 0 {
 		t.Errorf("outbox %+v %v; want %d delivered", ob, err, records)

@@ -9,6 +9,7 @@ import (
 	"preloadstation/backend/device"
 	"preloadstation/backend/events"
 	"preloadstation/backend/install"
+	"preloadstation/backend/library"
 	"preloadstation/backend/store"
 )
 
@@ -49,11 +50,18 @@ func newCoordinator(s *Station) *coordinator {
 // UI and tells the coordinator the active list may have changed.
 func (c *coordinator) listEvent(name string, payload any) {
 	c.s.cfg.Emit.Emit(name, payload)
-	if name == events.LibraryChanged || name == events.CatalogStatus {
-		select {
-		case c.lists <- struct{}{}:
-		default: // already signalled
+	switch name {
+	case events.LibraryProgress:
+		if p, ok := payload.(library.Progress); ok && p.State == "downloading" {
+			return // only the end of a pre-download can complete the list
 		}
+	case events.LibraryChanged, events.CatalogStatus:
+	default:
+		return
+	}
+	select {
+	case c.lists <- struct{}{}:
+	default: // already signalled
 	}
 }
 
@@ -77,6 +85,14 @@ func (c *coordinator) listChanged(ctx context.Context) {
 	key := c.listKey(ctx)
 	if key == c.list {
 		return
+	}
+	if key != "" {
+		// Starting phones on APKs still downloading would fail them: wait
+		// for the pre-download's end (its last progress event calls again).
+		if st, err := c.s.lib.Status(ctx); err == nil && st.Missing > 0 {
+			c.s.log.Info("station: the active list changed; waiting for its APKs in the cache", "missing", st.Missing)
+			return
+		}
 	}
 	c.list = key
 	if key == "" || !c.s.engine.Auto() {

@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 	}
 	s.history = newHistory(st, s.outbox, cfg.Log)
 	s.engine = install.NewEngine(icfg, install.Deps{
-		List:    activeList{lib: s.lib, operator: s.currentOperator},
+		List:    activeList{lib: s.lib, operator: s.currentOperator, wait: 10 * time.Minute},
 		APKs:    install.CacheAPKs{Cache: cache},
 		History: s.history,
 		Events:  events.Func(s.coord.engineEvent),
