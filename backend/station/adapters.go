@@ -41,9 +41,11 @@ func (l activeList) CurrentList(ctx context.Context) (install.List, error) {
 		}
 		return install.List{}, fmt.Errorf("station: active list: %w", err)
 	}
+	// A catalog list belongs to the operator who logged in at the catalog to
+	// fetch it; a local list is installed by whoever is logged in here.
 	out := install.List{Name: al.Name, Operator: al.Operator}
-	if op := l.operator(ctx); op != "" {
-		out.Operator = op
+	if out.Operator == "" {
+		out.Operator = l.operator(ctx)
 	}
 	for i, it := range al.Items {
 		a := it.App
