@@ -26,6 +26,12 @@ const (
 	SettingAuto     = "install.auto"          // bool, default true: install as soon as a ready phone appears
 	SettingADBPath  = "adb.path"              // string: the adb binary, before PATH and ANDROID_HOME
 	SettingCacheMax = "library.cacheMaxBytes" // int64, default 0 (no cap)
+
+	// Engine caps, read at start when Config.Install leaves them zero.
+	SettingHubRate        = "install.hubBytesPerSec"   // float64, 0 = uncapped
+	SettingPhoneRate      = "install.phoneBytesPerSec" // float64, 0 = uncapped
+	SettingHubConcurrency = "install.hubConcurrency"   // int, 0 = uncapped
+	SettingReserveBytes   = "install.reserveBytes"     // int64: free space on /data a plan never uses
 )
 
 // Config is what the station is built from. Zero values take the defaults
@@ -173,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 	s.agents = agent.NewManager(aopts)
 
 	icfg := cfg.Install
+	if err := engineSettings(ctx, st, &icfg); err != nil {
+		return nil, err
+	}
 	if !cfg.AutoSet {
 		auto, err := store.GetSetting(ctx, st, SettingAuto, true)
 		if err != nil {
@@ -189,6 +198,32 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 		Log:     cfg.Log,
 	})
 	return s, nil
+}
+
+// engineSettings fills the engine's caps the config left zero from settings.
+func engineSettings(ctx context.Context, st *store.Store, c *install.Config) error {
+	var err error
+	if c.HubRate == 0 {
+		if c.HubRate, err = store.GetSetting[float64](ctx, st, SettingHubRate, 0); err != nil {
+			return err
+		}
+	}
+	if c.PhoneRate == 0 {
+		if c.PhoneRate, err = store.GetSetting[float64](ctx, st, SettingPhoneRate, 0); err != nil {
+			return err
+		}
+	}
+	if c.HubConcurrency == 0 {
+		if c.HubConcurrency, err = store.GetSetting(ctx, st, SettingHubConcurrency, 0); err != nil {
+			return err
+		}
+	}
+	if c.Plan.ReserveBytes == 0 {
+		if c.Plan.ReserveBytes, err = store.GetSetting[int64](ctx, st, SettingReserveBytes, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Station) locateADB(ctx context.Context) (string, error) {
