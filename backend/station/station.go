@@ -47,7 +47,9 @@ type Config struct {
 	ADBPath string
 	// ADBPort is the adb server's port; 0: $ANDROID_ADB_SERVER_PORT or 5037.
 	ADBPort int
-	Getenv  func(string) string // [os.Getenv]
+	// ADBEnv is the environment `adb start-server` runs with; nil: the station's own.
+	ADBEnv []string
+	Getenv func(string) string // [os.Getenv]
 
 	// CacheMaxBytes caps the APK cache; 0: the library.cacheMaxBytes setting (0 = no cap).
 	CacheMaxBytes int64
@@ -335,6 +337,7 @@ func (s *Station) serveADB(ctx context.Context) error {
 		s.adbBin = bin
 	}
 	srv := adb.NewServer(bin, s.adbPort, s.log)
+	srv.Env = s.cfg.ADBEnv
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
