@@ -206,6 +206,11 @@ func TestStationEndToEnd(t *testing.T) {
 		if ss[0].Outcome != store.OutcomeDone || ss[0].Installed != 3 || len(ss[0].Records) != 3 {
 			t.Errorf("%s: session %s installed %d, %d records; want done, 3, 3", ph.Serial(), ss[0].Outcome, ss[0].Installed, len(ss[0].Records))
 		}
+		for _, r := range ss[0].Records {
+			if r.Result != store.ResultInstalled || r.Attempts != 1 {
+				t.Errorf("%s: %s %s after %d attempts: the unplug touched another phone", ph.Serial(), r.Package, r.Result, r.Attempts)
+			}
+		}
 		if ss[0].Station != "Counter 1" || ss[0].Operator != "alice" || ss[0].ListName != "shop default" {
 			t.Errorf("%s: session station %q operator %q list %q", ph.Serial(), ss[0].Station, ss[0].Operator, ss[0].ListName)
 		}
