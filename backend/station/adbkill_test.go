@@ -24,7 +24,8 @@ import (
 
 // TestADBServerKilled: kill -9 of the adb server under a running station.
 // The station's keeper starts a new one, discovery re-connects the phones,
-// and their agent channels come back, with nobody touching anything.
+// and their agent channels come back, with nobody touching anything. (The
+// station is unconfigured, so the phones also show the agent's page.)
 func TestADBServerKilled(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	port := adbtest.StartServer(t)
@@ -71,6 +72,20 @@ func TestADBServerKilled(t *testing.T) {
 		}
 	}
 	waitFor(t, 30*time.Second, "both phones ready with a channel", channels(1), logs)
+	// The station is not set up: each phone's browser shows the agent's
+	// page, where the station can be configured (flow 4).
+	waitFor(t, 10*time.Second, "the agent's page open on both phones", func() bool {
+		for _, ph := range phones.Phones() {
+			seen := false
+			for _, in := range ph.Intents() {
+				seen = seen || (strings.Contains(in.Action, "VIEW") && strings.HasPrefix(in.Data, "http://127.0.0.1:"))
+			}
+			if !seen {
+				return false
+			}
+		}
+		return true
+	}, logs)
 
 	pid, err := adbtest.ServerPID(port)
 	if err != nil {

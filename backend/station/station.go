@@ -68,6 +68,10 @@ type Config struct {
 	AgentWait time.Duration
 	// Agent tunes the agent manager; Log, Emit, Key and Config are filled in.
 	Agent agent.Options
+	// NoPhonePage keeps the agent's page closed on phones while the station is
+	// unconfigured (flow 4 opens it there so the station can be configured
+	// from the phone); for tools and tests.
+	NoPhonePage bool
 	// Device tunes discovery; Client, Slots, Emitter and Log are filled in.
 	Device device.Options
 
@@ -178,6 +182,7 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 	s.config = &agent.StoreConfigurator{Store: st, Catalog: s.cl}
 	aopts := cfg.Agent
 	aopts.Log, aopts.Emit, aopts.Key, aopts.Config = cfg.Log, cfg.Emit, agent.StoreKey(st), s.config
+	aopts.OpenPage = !cfg.NoPhonePage
 	s.agents = agent.NewManager(aopts)
 
 	icfg := cfg.Install
