@@ -21,7 +21,7 @@ import (
 )
 
 // benchSizesMB are the 8 apps (5–80 MB), in list order (not sorted: the
-// station's SmallestFirst setting is part of what is measured).
+// station's PipelineOrder setting is part of what is measured).
 var benchSizesMB = []int{50, 5, 80, 25, 60, 15, 70, 35}
 
 type floorParts struct{ hub, phone, floor float64 }
@@ -151,7 +151,7 @@ func runEngine(b *testing.B, port int, sc scenario, set appSet) runResult {
 	defer ph.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := newStation(ctx, stationOpts{adbPort: port, apps: set, dbPath: filepath.Join(b.TempDir(), "station.db"),
-		cfg: install.Config{Auto: false, Station: "bench", Plan: install.PlanOptions{SmallestFirst: true}}})
+		cfg: install.Config{Auto: false, Station: "bench", Plan: install.PlanOptions{PipelineOrder: true}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func runEngine(b *testing.B, port int, sc scenario, set appSet) runResult {
 func plugToFirstByte(b *testing.B, port int, set appSet) time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := newStation(ctx, stationOpts{adbPort: port, apps: set, dbPath: filepath.Join(b.TempDir(), "station.db"),
-		cfg: install.Config{Auto: true, Station: "bench", Plan: install.PlanOptions{SmallestFirst: true}}})
+		cfg: install.Config{Auto: true, Station: "bench", Plan: install.PlanOptions{PipelineOrder: true}}})
 	if err != nil {
 		b.Fatal(err)
 	}

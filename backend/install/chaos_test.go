@@ -37,7 +37,7 @@ func TestChaos(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := newStation(ctx, stationOpts{adbPort: port, apps: set, dbPath: filepath.Join(t.TempDir(), "station.db"), logf: t.Logf,
 		cfg: install.Config{Auto: true, Station: "chaos", StallTimeout: 3 * time.Second, Backoff: 300 * time.Millisecond,
-			Plan: install.PlanOptions{SmallestFirst: true}}})
+			Plan: install.PlanOptions{PipelineOrder: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,6 +107,7 @@ func (f *Feeder) phone(p device.Phone, dev *adb.Device) Phone {
 	return Phone{
 		Serial: serial, SlotPath: p.Slot.Path, SlotLabel: p.Slot.Label, Hub: p.Slot.Hub,
 		Facts:     FactsFromDevice(serial, *p.Facts),
+		FactsAt:   p.Facts.ReadAt,
 		Transport: tr, Verifier: ADBVerifier{Dev: dev, SDK: sdk},
 		Refresh: func(ctx context.Context) (Facts, error) {
 			d, err := f.Devices.RefreshFacts(ctx, serial)

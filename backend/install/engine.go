@@ -65,8 +65,10 @@ type Phone struct {
 	SlotLabel string
 	Hub       string // hub the slot belongs to; "" = its own hub
 	Facts     Facts
-	// Refresh, if set, reads fresh facts when a session starts (the facts
-	// given at plug time are stale after an earlier session installed things).
+	FactsAt   time.Time // when Facts were read
+	// Refresh, if set, reads fresh facts when a session starts with facts
+	// older than Config.FreshFacts (plug-time facts are stale after an
+	// earlier session installed things).
 	Refresh   func(ctx context.Context) (Facts, error)
 	Transport Transport
 	Verifier  Verifier
@@ -97,6 +99,8 @@ type Config struct {
 	HubConcurrency int
 	// ProgressEvery is the minimum time between progress events per phone (100 ms).
 	ProgressEvery time.Duration
+	// FreshFacts: facts younger than this are not read again at session start (30 s).
+	FreshFacts time.Duration
 }
 
 func (c *Config) defaults() {
@@ -114,6 +118,9 @@ func (c *Config) defaults() {
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = 100 * time.Millisecond
+	}
+	if c.FreshFacts <= 0 {
+		c.FreshFacts = 30 * time.Second
 	}
 }
 
@@ -341,6 +348,7 @@ func (e *Engine) Start(serial string) error {
 		state := e.supervise(ctx, p)
 		e.mu.Lock()
 		ent.run = nil
+		ent.phone.FactsAt = time.Time{} // this session changed the phone: read facts again next time
 		ent.status.State = state
 		ent.status.EndedAt = time.Now()
 		st := ent.status

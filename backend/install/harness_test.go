@@ -439,7 +439,7 @@ func (s *station) attach(ctx context.Context, serial string) {
 	}
 	s.ready[serial] = time.Now()
 	s.mu.Unlock()
-	s.eng.PhoneReady(install.Phone{Serial: serial, SlotPath: "serial:" + serial, Facts: toFacts(serial, f),
+	s.eng.PhoneReady(install.Phone{Serial: serial, SlotPath: "serial:" + serial, Facts: toFacts(serial, f), FactsAt: f.ReadAt,
 		Transport: install.ExecTransport{Dev: dev, SDK: f.SDK}, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
 		Ping: func(ctx context.Context) error {
 			_, err := dev.Shell(ctx, "echo ok")

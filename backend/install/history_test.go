@@ -104,7 +104,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Auto || !c.Plan.SmallestFirst || c.Plan.ReserveBytes != 500e6 || c.HubRate != 0 || c.StallTimeout != 15*time.Second || c.MaxAttempts != 3 {
+	if !c.Auto || !c.Plan.PipelineOrder || c.Plan.ReserveBytes != 500e6 || c.HubRate != 0 || c.StallTimeout != 15*time.Second || c.MaxAttempts != 3 {
 		t.Errorf("defaults %+v", c)
 	}
 	_ = store.SetSetting(ctx, s, SettingHubRateMBps, 30.5)

@@ -41,7 +41,7 @@ func stationChildMain(cfgJSON string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, err := newStation(ctx, stationOpts{adbPort: cfg.ADBPort, dbPath: cfg.DB, apps: appSet{apps: cfg.Apps, cache: c},
-		cfg: install.Config{Auto: true, Station: "kill9", Plan: install.PlanOptions{SmallestFirst: true}}})
+		cfg: install.Config{Auto: true, Station: "kill9", Plan: install.PlanOptions{PipelineOrder: true}}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

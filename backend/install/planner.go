@@ -48,12 +48,15 @@ type PlanOptions struct {
 	// InstallFactor is how many times an APK's size the install needs while it
 	// runs (staged copy + extracted code); 2.5 when zero.
 	InstallFactor float64
-	// SmallestFirst orders apps of equal priority by size, smallest first,
-	// instead of list order. A phone commits more slowly than USB moves
-	// bytes, so starting with the smallest APK starts the commit pipeline
-	// soonest (Johnson's rule for a two-stage line when commit >= transfer),
-	// and a phone unplugged early leaves with more apps.
-	SmallestFirst bool
+	// PipelineOrder orders apps of equal priority for the two-stage
+	// pipeline instead of list order: the smallest APK first, then the rest
+	// largest first. The smallest first starts the commit stage soonest (the
+	// "min t" of the phone floor); the small ones last keep the commit tail
+	// after the last byte short when a shared hub makes transfers the slow
+	// stage. This is Johnson's rule for a two-stage flow shop when all but
+	// the smallest app transfer slower than they commit, and costs at most
+	// one short commit-stage gap when commits are the slow stage.
+	PipelineOrder bool
 }
 
 // Skip reason codes. Codes are stable: the UI and reports translate them.
@@ -129,7 +132,7 @@ type Plan struct {
 }
 
 // MakePlan filters and orders list for one phone. It is pure: same inputs,
-// same plan. Priority comes first (then size if SmallestFirst, then list order) so a phone unplugged early has the most
+// same plan. Priority comes first (then PipelineOrder or list order) so a phone unplugged early has the most
 // important apps; the storage reserve is applied in that order, and once an
 // app would cross it, it and everything after it are skipped, so a later
 // small app never jumps ahead of a more important big one.
@@ -143,11 +146,11 @@ func MakePlan(list []App, f Facts, opt PlanOptions) Plan {
 		if ordered[i].Priority != ordered[j].Priority {
 			return ordered[i].Priority > ordered[j].Priority
 		}
-		if opt.SmallestFirst && ordered[i].Size != ordered[j].Size {
-			return ordered[i].Size < ordered[j].Size
-		}
 		return ordered[i].Position < ordered[j].Position
 	})
+	if opt.PipelineOrder {
+		pipelineOrder(ordered)
+	}
 	plan := Plan{Serial: f.Serial}
 	seen := map[string]bool{}
 	free := f.FreeBytes
@@ -249,3 +252,30 @@ func SplitList(s string) []string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// pipelineOrder reorders each run of equal priority: smallest first, then
+// largest first (ties keep list order).
+func pipelineOrder(apps []App) {
+	for start := 0; start < len(apps); {
+		end := start
+		for end < len(apps) && apps[end].Priority == apps[start].Priority {
+			end++
+		}
+		tier := apps[start:end]
+		small := 0
+		for i := range tier {
+			if tier[i].Size < tier[small].Size {
+				small = i
+			}
+		}
+		tier[0], tier[small] = tier[small], tier[0]
+		rest := tier[1:]
+		sort.SliceStable(rest, func(i, j int) bool {
+			if rest[i].Size != rest[j].Size {
+				return rest[i].Size > rest[j].Size
+			}
+			return rest[i].Position < rest[j].Position
+		})
+		start = end
+	}
+}

@@ -60,15 +60,17 @@ func TestMakePlan(t *testing.T) {
 			want: want{install: []string{"b", "d", "a", "c"}},
 		},
 		{
-			name: "smallest first within a priority",
+			name: "pipeline order within a priority: smallest, then largest first",
 			list: []App{
 				app("big", func(a *App) { a.Position = 0; a.Size = 80 * MB }),
 				app("small", func(a *App) { a.Position = 1; a.Size = 5 * MB }),
 				app("vip", func(a *App) { a.Position = 2; a.Size = 90 * MB; a.Priority = 1 }),
-				app("mid", func(a *App) { a.Position = 3; a.Size = 5 * MB }),
+				app("mid", func(a *App) { a.Position = 3; a.Size = 20 * MB }),
+				app("tiny2", func(a *App) { a.Position = 4; a.Size = 5 * MB }),
+				app("vip2", func(a *App) { a.Position = 5; a.Size = 1 * MB; a.Priority = 1 }),
 			},
-			opt:  PlanOptions{SmallestFirst: true},
-			want: want{install: []string{"vip", "small", "mid", "big"}},
+			opt:  PlanOptions{PipelineOrder: true},
+			want: want{install: []string{"vip2", "vip", "small", "big", "mid", "tiny2"}},
 		},
 		{
 			name: "abi, minSdk, targetSdk on Android 14",

@@ -69,7 +69,7 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 	// recorded) but each gets its own time limit.
 	hist := context.WithoutCancel(ctx)
 	facts := p.Facts
-	if p.Refresh != nil {
+	if p.Refresh != nil && (p.FactsAt.IsZero() || time.Since(p.FactsAt) > e.cfg.FreshFacts) {
 		rctx, cancel := context.WithTimeout(ctx, e.cfg.StallTimeout)
 		f, err := p.Refresh(rctx)
 		cancel()

@@ -11,7 +11,7 @@ import (
 const (
 	SettingAuto           = "install.auto"           // bool, default true
 	SettingReserveMB      = "install.reserveMB"      // free /data never used, default 500
-	SettingSmallestFirst  = "install.smallestFirst"  // bool, default true
+	SettingPipelineOrder  = "install.pipelineOrder"  // bool, default true
 	SettingHubRateMBps    = "install.hubRateMBps"    // cap per hub, MB/s; 0 = none
 	SettingPhoneRateMBps  = "install.phoneRateMBps"  // cap per phone, MB/s; 0 = none
 	SettingHubConcurrency = "install.hubConcurrency" // transfers at once per hub; 0 = none
@@ -41,7 +41,7 @@ func LoadConfig(ctx context.Context, s *store.Store, station string) (Config, er
 		return v
 	}
 	c.Auto = getBool(SettingAuto, true)
-	c.Plan.SmallestFirst = getBool(SettingSmallestFirst, true)
+	c.Plan.PipelineOrder = getBool(SettingPipelineOrder, true)
 	c.Plan.ReserveBytes = int64(get(SettingReserveMB, 500) * 1e6)
 	c.HubRate = get(SettingHubRateMBps, 0) * 1e6
 	c.PhoneRate = get(SettingPhoneRateMBps, 0) * 1e6

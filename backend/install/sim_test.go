@@ -58,7 +58,7 @@ func TestVirtualPhonesEndToEnd(t *testing.T) {
 	port := startADB(t)
 	apps := buildApps(t, "e2e", []int{200_000, 1_000_000, 50_000})
 	ph := startInProcPhones(t, simConfig{Phones: 3, Hubs: 1, Profile: "mixed", ADB: "127.0.0.1:" + itoa(port)})
-	st := runStation(t, stationOpts{adbPort: port, cfg: install.Config{Auto: true, Station: "e2e", Plan: install.PlanOptions{SmallestFirst: true}}, apps: apps})
+	st := runStation(t, stationOpts{adbPort: port, cfg: install.Config{Auto: true, Station: "e2e", Plan: install.PlanOptions{PipelineOrder: true}}, apps: apps})
 	waitUntil(t, 60*time.Second, "sessions end", func() bool { return allEnded(st.eng, 3) })
 	for i := range ph.Serials() {
 		got := ph.Packages(i)
