@@ -42,14 +42,14 @@ export interface SessionEnd {
   millis: number;
 }
 
+/** install.App has no JSON tags: its fields arrive with Go's names. */
 export interface PlanApp {
-  id: number;
-  package: string;
-  label: string;
-  labelZh?: string;
-  versionCode: number;
-  versionName: string;
-  size: number;
+  AppID: number;
+  Package: string;
+  Label: string;
+  VersionCode: number;
+  VersionName: string;
+  Size: number;
 }
 
 export interface PlanView {
