@@ -201,7 +201,7 @@ try {
     expect(by['com.tencent.mm.apk'] === 'duplicate' || states.filter(([n]) => n === 'com.tencent.mm.apk').some(([, s]) => s === 'duplicate'), `duplicate not recognised: ${JSON.stringify(states)}`);
     for (const a of apks.slice(1)) expect(by[basename(a)] === 'added', `${basename(a)}: ${by[basename(a)]}`);
     const err = await page.locator('li[data-state="error"]').innerText();
-    expect(/not a valid APK/i.test(err), `error text: ${err}`);
+    expect(/not a valid APK \(.+\)/i.test(err), `error text: ${err}`);
     for (const a of shopApps) await page.locator(`tr[data-package="${a.pkg}"]`).waitFor();
     expect((await page.locator('table.apps tbody tr').count()) === 4, 'library should hold exactly 4 apps');
     await page.screenshot({ path: join(artifacts, 'ui-library.png') });

@@ -60,7 +60,11 @@ export class DropsStore {
         this.added++;
       } catch (err) {
         const e = toApiError(err);
-        Object.assign(it() ?? {}, { state: 'error', error: handleError(err), detail: e.message });
+        if (e.code === 'library.bad_apk') {
+          // The backend's message repeats the headline: keep only why ("truncated", "no manifest", …).
+          e.message = e.message.replace(/^this file is not a valid APK:?\s*/i, '').replace(/^\((.*)\)$/, '$1');
+        }
+        Object.assign(it() ?? {}, { state: 'error', error: handleError(e), detail: e.message });
       }
     }
   }
