@@ -25,6 +25,7 @@ type coordinator struct {
 	lists chan struct{}
 	list  string
 	auto  bool       // the engine's mode as last stored (or started with)
+	page  string     // what the phones' pages show of the station, as last sent
 	mu    sync.Mutex // stays; also orders PhoneReady against PhoneGone
 	run   map[string]*stay
 	// detached is closed once the previous stay of a serial has let go of
@@ -36,6 +37,8 @@ type stay struct {
 	attached time.Time
 	label    string // slot label the phone's page shows
 	prepared bool
+	downAt   time.Time      // last seen not ready after it was prepared (adb trouble)
+	jobs     sync.WaitGroup // agent re-attaches; the stay's detach waits for them
 	ctx      context.Context
 	cancel   context.CancelFunc
 	done     chan struct{} // prepare returned
@@ -134,6 +137,7 @@ func (c *coordinator) serve(ctx context.Context) error {
 	defer tick.Stop()
 	c.list = c.listKey(ctx)
 	c.auto = c.s.engine.Auto()
+	c.page = c.pageKey(ctx)
 	c.reconcile(ctx)
 	for {
 		select {
@@ -156,6 +160,7 @@ func (c *coordinator) serve(ctx context.Context) error {
 		case <-tick.C:
 			c.reconcile(ctx)
 			c.keepAuto(ctx)
+			c.keepPages(ctx)
 		case serial := <-c.fin:
 			c.refresh(ctx, serial)
 		case <-c.lists:
@@ -176,6 +181,26 @@ func (c *coordinator) keepAuto(ctx context.Context) {
 		return
 	}
 	c.auto = auto
+}
+
+// keepPages re-sends the phones' pages when what they show of the station
+// changed (first-run setup or a rename in the UI, lists, the "configure from
+// phones" switch), whoever changed it.
+func (c *coordinator) keepPages(ctx context.Context) {
+	if c.s.cfg.NoAgent {
+		return
+	}
+	key := c.pageKey(ctx)
+	if key == c.page {
+		return
+	}
+	c.s.agents.RefreshPages()
+	c.page = key
+}
+
+func (c *coordinator) pageKey(ctx context.Context) string {
+	b := c.s.config.PageInfo(ctx)
+	return fmt.Sprintf("%q %v %v %q", b.Station, b.Configured, b.AllowConfig, b.Lists)
 }
 
 func (c *coordinator) reconcile(ctx context.Context) {
@@ -218,7 +243,11 @@ func (c *coordinator) phone(ctx context.Context, name string, p device.Phone) {
 		st.label = slotName(p.Slot) // the operator labelled the slot: the phone's page follows
 		c.s.agents.SetSlot(p.Serial, st.label)
 	}
-	if st.prepared || p.Facts == nil || (p.State != device.StateReady && p.State != device.StateBusy) {
+	up := p.State == device.StateReady || p.State == device.StateBusy
+	if st.prepared && !c.s.cfg.NoAgent {
+		c.retryAgentLocked(p.Serial, st, up)
+	}
+	if st.prepared || p.Facts == nil || !up {
 		return
 	}
 	st.prepared = true
@@ -254,6 +283,7 @@ func (c *coordinator) goneLocked(serial string, engine bool) {
 		defer c.wg.Done()
 		defer close(detached)
 		<-st.done
+		st.jobs.Wait()
 		if !c.s.cfg.NoAgent {
 			c.s.agents.Detach(serial)
 		}
@@ -262,6 +292,48 @@ func (c *coordinator) goneLocked(serial string, engine bool) {
 			delete(c.detached, serial)
 		}
 		c.mu.Unlock()
+	}()
+}
+
+// retryAgentLocked gives a phone's agent a fresh start when the phone comes
+// back from adb trouble (server restart, offline) and its agent gave up
+// meanwhile: failures that were the adb server's, not the phone's, must not
+// leave the phone on direct ADB for the rest of its stay.
+func (c *coordinator) retryAgentLocked(serial string, st *stay, up bool) {
+	if !up {
+		st.downAt = time.Now()
+		return
+	}
+	if st.downAt.IsZero() || time.Since(st.downAt) > 30*time.Second {
+		return
+	}
+	if as, ok := c.s.agents.State(serial); !ok || !as.Fallback {
+		return
+	}
+	st.downAt = time.Time{}
+	st.jobs.Add(1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer st.jobs.Done()
+		select {
+		case <-st.done: // prepare has returned: it attached the first worker
+		case <-st.ctx.Done():
+			return
+		}
+		c.s.log.Info("station: phone back after adb trouble; starting its agent again", "serial", serial)
+		c.s.agents.Detach(serial)
+		dev, err := c.s.devices.Device(serial)
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if st.ctx.Err() != nil || c.run[serial] != st {
+			return
+		}
+		c.s.agents.Attach(serial, dev)
+		c.s.agents.SetSlot(serial, st.label)
 	}()
 }
 
