@@ -81,7 +81,7 @@ func TestCatalogFlow(t *testing.T) {
 	}
 	defer st.Close()
 	s, err := station.New(ctx, station.Config{DataDir: dir, Store: st, Log: log, ADBPort: port,
-		Getenv: func(string) string { return "" }, AutoSet: true, Install: install.Config{Auto: true}})
+		Getenv: func(string) string { return "" }, Install: &install.Config{Auto: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

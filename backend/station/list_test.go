@@ -44,7 +44,7 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 		DataDir: dir, Store: st, ADBPort: port, NoAgent: true,
 		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv:  func(string) string { return "" },
-		AutoSet: true, Install: install.Config{Auto: true},
+		Install: &install.Config{Auto: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 	// The operator's switch to manual survives a restart.
 	s.Engine().SetAuto(false)
 	waitFor(t, 10*time.Second, "auto mode off in the settings", func() bool {
-		v, err := store.GetSetting(ctx, st, station.SettingAuto, true)
+		v, err := store.GetSetting(ctx, st, install.SettingAuto, true)
 		return err == nil && !v
 	}, logs)
 

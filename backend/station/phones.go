@@ -176,7 +176,7 @@ func (c *coordinator) keepAuto(ctx context.Context) {
 	if c.auto == auto {
 		return
 	}
-	if err := store.SetSetting(ctx, c.s.cfg.Store, SettingAuto, auto); err != nil {
+	if err := store.SetSetting(ctx, c.s.cfg.Store, install.SettingAuto, auto); err != nil {
 		c.s.log.Warn("station: cannot save auto mode", "err", err)
 		return
 	}

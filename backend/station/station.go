@@ -21,17 +21,11 @@ import (
 	"preloadstation/backend/store"
 )
 
-// Settings the station reads at start (store.GetSetting).
+// Settings the station reads at start (store.GetSetting); the install
+// engine's own (install.auto, caps, reserve, timeouts) are install.LoadConfig's.
 const (
-	SettingAuto     = "install.auto"          // bool, default true: install as soon as a ready phone appears
 	SettingADBPath  = "adb.path"              // string: the adb binary, before PATH and ANDROID_HOME
 	SettingCacheMax = "library.cacheMaxBytes" // int64, default 0 (no cap)
-
-	// Engine caps, read at start when Config.Install leaves them zero.
-	SettingHubRate        = "install.hubBytesPerSec"   // float64, 0 = uncapped
-	SettingPhoneRate      = "install.phoneBytesPerSec" // float64, 0 = uncapped
-	SettingHubConcurrency = "install.hubConcurrency"   // int, 0 = uncapped
-	SettingReserveBytes   = "install.reserveBytes"     // int64: free space on /data a plan never uses
 )
 
 // Config is what the station is built from. Zero values take the defaults
@@ -54,10 +48,9 @@ type Config struct {
 	// CacheMaxBytes caps the APK cache; 0: the library.cacheMaxBytes setting (0 = no cap).
 	CacheMaxBytes int64
 
-	// Install configures the engine. Auto is taken from the install.auto
-	// setting (default on) unless AutoSet.
-	Install install.Config
-	AutoSet bool
+	// Install configures the engine; nil: install.LoadConfig, the engine's
+	// settings in the store (auto mode on by default).
+	Install *install.Config
 
 	// NoAgent installs over adb only: no agent is pushed (phones without the
 	// agent builds, tools, tests of the direct path).
@@ -185,16 +178,11 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 	aopts.OpenPage = !cfg.NoPhonePage
 	s.agents = agent.NewManager(aopts)
 
-	icfg := cfg.Install
-	if err := engineSettings(ctx, st, &icfg); err != nil {
-		return nil, err
-	}
-	if !cfg.AutoSet {
-		auto, err := store.GetSetting(ctx, st, SettingAuto, true)
-		if err != nil {
-			return nil, err
-		}
-		icfg.Auto = auto
+	var icfg install.Config
+	if cfg.Install != nil {
+		icfg = *cfg.Install
+	} else if icfg, err = install.LoadConfig(ctx, st, ""); err != nil {
+		return nil, fmt.Errorf("station: install settings: %w", err)
 	}
 	s.history = newHistory(st, s.outbox, cfg.Log)
 	s.engine = install.NewEngine(icfg, install.Deps{
@@ -205,32 +193,6 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 		Log:     cfg.Log,
 	})
 	return s, nil
-}
-
-// engineSettings fills the engine's caps the config left zero from settings.
-func engineSettings(ctx context.Context, st *store.Store, c *install.Config) error {
-	var err error
-	if c.HubRate == 0 {
-		if c.HubRate, err = store.GetSetting[float64](ctx, st, SettingHubRate, 0); err != nil {
-			return err
-		}
-	}
-	if c.PhoneRate == 0 {
-		if c.PhoneRate, err = store.GetSetting[float64](ctx, st, SettingPhoneRate, 0); err != nil {
-			return err
-		}
-	}
-	if c.HubConcurrency == 0 {
-		if c.HubConcurrency, err = store.GetSetting(ctx, st, SettingHubConcurrency, 0); err != nil {
-			return err
-		}
-	}
-	if c.Plan.ReserveBytes == 0 {
-		if c.Plan.ReserveBytes, err = store.GetSetting[int64](ctx, st, SettingReserveBytes, 0); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Station) locateADB(ctx context.Context) (string, error) {

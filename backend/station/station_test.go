@@ -93,7 +93,7 @@ func TestStationEndToEnd(t *testing.T) {
 	s, err := station.New(ctx, station.Config{
 		DataDir: dir, Store: st, Log: log, ADBPort: port,
 		Getenv:  func(string) string { return "" },
-		AutoSet: true, Install: install.Config{Auto: true, Backoff: 100 * time.Millisecond},
+		Install: &install.Config{Auto: true, Backoff: 100 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
