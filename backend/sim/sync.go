@@ -149,13 +149,6 @@ func (ph *Phone) syncStat2(w *bufio.Writer, p, id string) error {
 	return nil
 }
 
-func fileIno(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
-}
-
 func (ph *Phone) syncList(w *bufio.Writer, p string) error {
 	hp := ph.hostPath(p)
 	ents, _ := os.ReadDir(hp)
