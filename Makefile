@@ -97,6 +97,7 @@ vitest: npm
 e2e: build
 	mkdir -p $(ART)
 	cd frontend && PRELOAD_BIN=$(CURDIR)/$(BIN) ARTIFACTS=$(CURDIR)/$(ART) node e2e/run.mjs
+	cd frontend && PRELOAD_BIN=$(CURDIR)/$(BIN) ARTIFACTS=$(CURDIR)/$(ART) node e2e/phones.mjs
 
 smoke: build
 	mkdir -p $(ART)
