@@ -67,14 +67,16 @@ serve: build
 	./$(BIN) serve
 
 # Demo: 8 virtual phones on a private adb server (not your phones on 5037),
-# then the station UI on http://127.0.0.1:8620/ using that server.
+# then the station UI on http://127.0.0.1:8620/ using that server, with its own
+# data dir (artifacts/demo-data) so it never touches your real station.
 DEMO_ADB_PORT ?= 5039
 DEMO_PHONES   ?= 8
+DEMO_DATA     ?= $(ART)/demo-data
 demo: build
 	@export ANDROID_ADB_SERVER_PORT=$(DEMO_ADB_PORT); \
 	./$(BIN) sim --phones $(DEMO_PHONES) --hubs 2 --profile mixed --control 127.0.0.1:8630 & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null; wait $$sim; adb -P $(DEMO_ADB_PORT) kill-server' EXIT INT TERM; \
-	sleep 2; ./$(BIN) serve
+	sleep 2; ./$(BIN) serve --data $(DEMO_DATA)
 
 # Regenerate frontend/wailsjs after changing a bound service's methods (the
 # result is committed, so a fresh clone does not need this).

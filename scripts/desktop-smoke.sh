@@ -14,7 +14,9 @@ done
 [ -x "$BIN" ] || { echo "smoke: $BIN not built (make build)"; exit 1; }
 
 DATA=$(mktemp -d)
-trap 'rm -rf "$DATA"' EXIT
+# The station starts an adb server when none answers: a private port, stopped at the end.
+export ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+trap 'adb -P "$ANDROID_ADB_SERVER_PORT" kill-server >/dev/null 2>&1; rm -rf "$DATA"' EXIT
 
 # Inside the X server: start the app, screenshot until it has drawn, stop it.
 cat >"$DATA/inner.sh" <<'INNER'

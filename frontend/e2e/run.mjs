@@ -4,7 +4,7 @@
 //
 //   PRELOAD_BIN=../build/bin/preload-station ARTIFACTS=../artifacts node e2e/run.mjs
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,17 @@ function freePort() {
     });
   });
 }
+
+// The station starts an adb server if none answers: give it a private port so
+// this run never touches the user's 5037, and stop that server at the end.
+process.env.ANDROID_ADB_SERVER_PORT = String(await freePort());
+process.on('exit', () => {
+  try {
+    execFileSync('adb', ['-P', process.env.ANDROID_ADB_SERVER_PORT, 'kill-server'], { stdio: 'ignore' });
+  } catch {
+    /* no adb server was started */
+  }
+});
 
 /** startServe runs `serve` on a free loopback port with a temp data dir and resolves with its URL. */
 async function startServe(extraArgs = []) {
