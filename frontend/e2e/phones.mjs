@@ -229,11 +229,13 @@ try {
   });
 
   let serials = [];
+  let ctrl = '';
   await step(`plug ${PHONES} phones with auto mode on: every card green but the Xiaomi refusing USB installs, which shows its hint`, async () => {
     await page.getByRole('link', { name: 'Hub' }).click();
     await page.getByRole('switch').check();
     expect(await api(page, 'InstallService', 'Auto'), 'auto mode not on at the station');
-    sim = start(['sim', '--phones', String(PHONES), '--adb-port', String(adbPort), '--fault', `${FAIL_INDEX + 1}:fail=*:INSTALL_FAILED_USER_RESTRICTED`], env, /phones attached/, 'sim');
+    ctrl = `127.0.0.1:${await freePort()}`;
+    sim = start(['sim', '--phones', String(PHONES), '--adb-port', String(adbPort), '--control', ctrl, '--fault', `${FAIL_INDEX + 1}:fail=*:INSTALL_FAILED_USER_RESTRICTED`], env, /phones attached/, 'sim');
     const { out } = await sim.started;
     serials = [...out.matchAll(/^(127\.0\.0\.1:\d+)\s/gm)].map((x) => x[1]);
     expect(serials.length === PHONES, `sim listed ${serials.length} phones`);
@@ -358,9 +360,25 @@ try {
     await page.screenshot({ path: join(artifacts, 'ui-summary-app.png') });
   });
 
-  await step('settings page renders (station, catalog, auto, slot labels, users, appearance)', async () => {
+  await step('settings: "plug a phone into the port you want to name" labels the port the phone arrives on', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByRole('button', { name: msgs.en.settingsPage.labelMode }).waitFor();
+    await page.getByRole('button', { name: msgs.en.settingsPage.labelMode }).click();
+    await page.getByText(msgs.en.settingsPage.labelPrompt).waitFor();
+    await page.screenshot({ path: join(artifacts, 'ui-settings-label-prompt.png') });
+    const target = serials[2];
+    for (const fault of ['unplug', 'replug']) {
+      const res = await fetch(`http://${ctrl}/phones/${encodeURIComponent(target)}/${fault}`, { method: 'POST' });
+      expect(res.ok, `sim ${fault}: ${res.status} ${await res.text()}`);
+      if (fault === 'unplug') await new Promise((r) => setTimeout(r, 1500));
+    }
+    const input = page.locator('#slot-label');
+    await input.waitFor({ timeout: 45000 });
+    expect((await page.locator('.target label').innerText()).includes(target), 'the prompt names another port');
+    await input.fill('Z9');
+    await page.getByRole('button', { name: msgs.en.settingsPage.save }).last().click();
+    await page.waitForFunction(() => !document.querySelector('#slot-label'));
+    const slots = await api(page, 'DeviceService', 'Slots');
+    expect(slots.some((s) => s.path === `serial:${target}` && s.label === 'Z9'), `slots: ${JSON.stringify(slots)}`);
     await page.screenshot({ path: join(artifacts, 'ui-settings.png'), fullPage: true });
   });
 } catch (err) {
