@@ -360,7 +360,7 @@ try {
     await page.screenshot({ path: join(artifacts, 'ui-summary-app.png') });
   });
 
-  await step('settings: "plug a phone into the port you want to name" labels the port the phone arrives on', async () => {
+  await step('settings: "plug a phone into the port you want to name" labels the port the phone arrives on; hub caps saved', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('button', { name: msgs.en.settingsPage.labelMode }).click();
     await page.getByText(msgs.en.settingsPage.labelPrompt).waitFor();
@@ -379,6 +379,12 @@ try {
     await page.waitForFunction(() => !document.querySelector('#slot-label'));
     const slots = await api(page, 'DeviceService', 'Slots');
     expect(slots.some((s) => s.path === `serial:${target}` && s.label === 'Z9'), `slots: ${JSON.stringify(slots)}`);
+    await page.getByLabel(msgs.en.settingsPage.concurrency).fill('2');
+    await page.getByLabel(msgs.en.settingsPage.bandwidth, { exact: true }).fill('35');
+    await page.locator('form.caps').getByRole('button', { name: msgs.en.settingsPage.save }).click();
+    await page.waitForFunction(async () => (await window.go.services.SettingsService.InstallCaps()).hubConcurrency === 2, null, { timeout: 5000 });
+    const caps = await api(page, 'SettingsService', 'InstallCaps');
+    expect(caps.hubRateMBps === 35, `caps ${JSON.stringify(caps)}`);
     await page.screenshot({ path: join(artifacts, 'ui-settings.png'), fullPage: true });
   });
 } catch (err) {

@@ -4,7 +4,7 @@ export { handleError, toApiError, type ApiError } from './errors';
 export { Events, on, type EventName } from './events';
 export { invoke, isDesktop } from './call';
 export { devices, type Phone, type Slot, type Facts, type DeviceState, type AgentState } from './devices';
-export { install } from './install';
+export { install, caps, type InstallCaps } from './install';
 export type { PhoneStatus, Progress, SessionEnd, PlanView, Hint, InstallSession, InstallRecord, EngineState } from './install';
 export { library, appIcon, type App, type AddResult, type AppList, type ListItem, type LibraryStatus } from './library';
 export { reports, deliver } from './reports';

@@ -115,3 +115,15 @@ export const install = {
   session: (uuid: string) => invoke<InstallSession>('InstallService', 'Session', uuid),
   hint: (code: string, brand: string) => invoke<Hint>('InstallService', 'Hint', code, brand),
 };
+
+export interface InstallCaps {
+  hubConcurrency: number;
+  hubRateMBps: number;
+  phoneRateMBps: number;
+}
+
+/** The engine's caps (saved settings; the engine applies them at its next start). */
+export const caps = {
+  get: () => invoke<InstallCaps>('SettingsService', 'InstallCaps'),
+  set: (c: InstallCaps) => invoke<void>('SettingsService', 'SetInstallCaps', c),
+};

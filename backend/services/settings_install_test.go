@@ -1,0 +1,34 @@
+package services
+
+import (
+	"context"
+	"testing"
+
+	"preloadstation/backend/install"
+)
+
+func TestInstallCapsRoundTripToEngineConfig(t *testing.T) {
+	s, _ := newSet(t)
+	if err := s.Settings.SetInstallCaps(InstallCaps{HubConcurrency: 2}); code(err) != CodeUnauthenticated {
+		t.Fatalf("logged out: %v", err)
+	}
+	if _, err := s.Station.Setup(SetupRequest{StationName: "Shop", AdminUsername: "admin", AdminPassword: "secret-pass"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settings.SetInstallCaps(InstallCaps{HubConcurrency: -1}); code(err) != CodeInvalid {
+		t.Fatalf("negative: %v", err)
+	}
+	want := InstallCaps{HubConcurrency: 3, HubRateMBps: 35, PhoneRateMBps: 20.5}
+	if err := s.Settings.SetInstallCaps(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Settings.InstallCaps()
+	if err != nil || *got != want {
+		t.Fatalf("caps %+v %v", got, err)
+	}
+	// The engine reads the same keys at start.
+	cfg, err := install.LoadConfig(context.Background(), s.Auth.deps.Store, "Shop")
+	if err != nil || cfg.HubConcurrency != 3 || cfg.HubRate != 35e6 || cfg.PhoneRate != 20.5e6 {
+		t.Fatalf("engine config %+v %v", cfg, err)
+	}
+}
