@@ -240,7 +240,10 @@ try {
     serials = [...out.matchAll(/^(127\.0\.0\.1:\d+)\s/gm)].map((x) => x[1]);
     expect(serials.length === PHONES, `sim listed ${serials.length} phones`);
     await page.waitForFunction((n) => document.querySelectorAll('.board [data-serial]').length === n, PHONES, { timeout: 30000 });
-    await page.screenshot({ path: join(artifacts, 'ui-board-installing.png') });
+    // Catch the board mid-install (progress bars) when the phones are not faster than us.
+    if (await page.waitForFunction(() => document.querySelectorAll('.board [data-state="installing"] .bar').length >= 4, null, { timeout: 15000, polling: 50 }).then(() => true, () => false)) {
+      await page.screenshot({ path: join(artifacts, 'ui-board-installing.png') });
+    }
     await page.waitForFunction(
       (n) => document.querySelectorAll('.board [data-state="done"], .board [data-state="failed"]').length === n,
       PHONES,
