@@ -11,6 +11,9 @@ const (
 	InstallProgress = "install:progress"
 	InstallState    = "install:state"
 	InstallDone     = "install:done"
+	// InstallSession carries a phone's install session (store.InstallSession)
+	// when it starts and ends. Not SessionChanged: that one is the operator's sign-in.
+	InstallSession = "install:session"
 
 	LibraryChanged  = "library:changed"
 	LibraryProgress = "library:progress"

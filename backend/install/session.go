@@ -100,7 +100,7 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 	e.update(p.Serial, func(s *PhoneStatus) {
 		s.SessionUUID, s.Planned, s.Skipped, s.StartedAt = sess.UUID, len(plan.Install), len(plan.Skip), now
 	})
-	e.deps.Events.Emit(events.SessionChanged, sess)
+	e.deps.Events.Emit(events.InstallSession, sess)
 	for _, sk := range plan.Skip {
 		en, _ := sk.Reason.Message()
 		r.record(sk.App, store.ResultSkipped, sk.Reason.Code, en, 0, 0, 0, now, now)

@@ -112,7 +112,7 @@ func (c *coordinator) listChanged(ctx context.Context) {
 func (c *coordinator) engineEvent(name string, payload any) {
 	c.s.cfg.Emit.Emit(name, payload)
 	switch name {
-	case events.SessionChanged:
+	case events.InstallSession:
 		if sess, ok := payload.(*store.InstallSession); ok && sess.Outcome == store.OutcomeRunning {
 			_ = c.s.devices.SetBusy(sess.Serial, "installing")
 		}

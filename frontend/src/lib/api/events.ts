@@ -10,6 +10,7 @@ export const Events = {
   InstallProgress: 'install:progress',
   InstallState: 'install:state',
   InstallDone: 'install:done',
+  InstallSession: 'install:session',
 
   LibraryChanged: 'library:changed',
   LibraryProgress: 'library:progress',
@@ -30,14 +31,8 @@ export type EventName = (typeof Events)[keyof typeof Events];
 /** on subscribes to one event and returns the function that unsubscribes. */
 export function on<T = unknown>(name: EventName, handler: (payload: T) => void): () => void {
   const off = EventsOn(name, (payload: T) => {
-    // The install engine also emits session:changed with an install session
-    // (backend/install/session.go); that is not a sign-in change.
-    if (name === Events.SessionChanged && isInstallSession(payload)) return;
     handler(payload);
   });
   return typeof off === 'function' ? off : () => {};
 }
 
-function isInstallSession(p: unknown): boolean {
-  return !!p && typeof p === 'object' && 'serial' in p && 'uuid' in p && !('user' in p);
-}
