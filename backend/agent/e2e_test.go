@@ -75,6 +75,9 @@ func TestConfigureFromPhoneE2E(t *testing.T) {
 		t.Fatal("a refused form configured the station")
 	}
 
+	// The message arrives over the page's event stream, which can beat the
+	// answer to the POST that re-enables the button: wait as a person would.
+	b.waitFor(t, `String(document.getElementById("submit").disabled)`, "false")
 	b.eval(t, `(() => { document.getElementById("password").value = "correct horse";
 		document.getElementById("submit").click(); return true })()`)
 	b.waitFor(t, `(document.getElementById("configured") || {}).textContent || ""`, "Station configured")
