@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/samber/lo"
 	"gorm.io/gorm"
 
 	"preloadstation/backend/apk"
@@ -226,11 +227,7 @@ func (l *Library) Needed(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]bool, len(shas))
-	for _, s := range shas {
-		out[s] = true
-	}
-	return out, nil
+	return lo.SliceToMap(shas, func(s string) (string, bool) { return s, true }), nil
 }
 
 // Predownload fetches every APK of a list into the cache (claim 2: before phones arrive).

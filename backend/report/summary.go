@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/samber/lo"
+
 	"preloadstation/backend/store"
 )
 
@@ -155,10 +157,7 @@ func SummarizeRecords(facts []RecordFact) (rows []Row, total Row) {
 
 // sorted lists days newest first, operators and apps by name.
 func sorted(m map[string]*acc, g Group) []Row {
-	rows := make([]Row, 0, len(m))
-	for _, a := range m {
-		rows = append(rows, a.finish())
-	}
+	rows := lo.MapToSlice(m, func(_ string, a *acc) Row { return a.finish() })
 	sort.Slice(rows, func(i, j int) bool {
 		if g == ByDay {
 			return rows[i].Key > rows[j].Key

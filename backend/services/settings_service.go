@@ -3,6 +3,8 @@ package services
 import (
 	"fmt"
 
+	"github.com/samber/lo"
+
 	"preloadstation/backend/events"
 	"preloadstation/backend/store"
 )
@@ -63,11 +65,7 @@ func (s *SettingsService) SetTheme(theme string) error {
 }
 
 func (s *SettingsService) setChoice(key, value string, allowed []string) error {
-	ok := false
-	for _, a := range allowed {
-		ok = ok || a == value
-	}
-	if !ok {
+	if !lo.Contains(allowed, value) {
 		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%s: %q is not one of %v", key, value, allowed)}
 	}
 	ctx, cancel := s.deps.callCtx()
