@@ -10,12 +10,12 @@ const (
 
 // User is a person who logs in to the station.
 type User struct {
-	ID           uint   `gorm:"primaryKey" json:"id"`
-	Username     string `gorm:"uniqueIndex;not null" json:"username"`
-	PasswordHash string `gorm:"not null" json:"-"`
-	Role         string `gorm:"not null;default:operator" json:"role"`
-	DisplayName  string `json:"displayName"`
-	Disabled     bool   `json:"disabled"`
+	ID           uint      `gorm:"primaryKey" json:"id"`
+	Username     string    `gorm:"uniqueIndex;not null" json:"username"`
+	PasswordHash string    `gorm:"not null" json:"-"`
+	Role         string    `gorm:"not null;default:operator" json:"role"`
+	DisplayName  string    `json:"displayName"`
+	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 }
@@ -43,9 +43,9 @@ type Setting struct {
 type Slot struct {
 	ID        uint      `gorm:"primaryKey" json:"id"`
 	Path      string    `gorm:"uniqueIndex;not null" json:"path"` // "usb:1-4.3", or "serial:<serial>" for TCP/virtual phones
-	Label     string    `json:"label"`                           // operator-set, "A7"
-	Hub       string    `json:"hub"`                             // hub the port belongs to ("usb:1-4"), for bandwidth scheduling
-	Position  int       `json:"position"`                        // arrival order, for slots without a label
+	Label     string    `json:"label"`                            // operator-set, "A7"
+	Hub       string    `json:"hub"`                              // hub the port belongs to ("usb:1-4"), for bandwidth scheduling
+	Position  int       `json:"position"`                         // arrival order, for slots without a label
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
@@ -82,7 +82,7 @@ type App struct {
 	VersionName string    `json:"versionName"`
 	MinSDK      int       `json:"minSdk"`
 	TargetSDK   int       `json:"targetSdk"`
-	ABIs        string    `json:"abis"` // comma-separated native ABIs; empty = no native code
+	ABIs        string    `json:"abis"`   // comma-separated native ABIs; empty = no native code
 	Signer      string    `json:"signer"` // SHA-256 of the signing certificate
 	Size        int64     `json:"size"`
 	Icon        []byte    `json:"-"`
