@@ -351,7 +351,7 @@ func writeBenchDoc(b *testing.B, rows, summary []string, m sim.USBModel) {
 	host, _ := os.Hostname()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# Benchmarks\n\n## Install engine (issue 7)\n\n")
-	fmt.Fprintf(&sb, "Produced by `make bench` (this part alone: `go test -run '^$' -bench InstallEngine -benchtime 1x -timeout 60m ./backend/install`)")
+	fmt.Fprintf(&sb, "Produced by `make bench` (this part alone: `go test -run '^$' -bench InstallEngine -benchtime 1x -timeout 80m ./backend/install`)")
 	if env := benchEnv(); env != "" {
 		fmt.Fprintf(&sb, " with `%s`", env)
 	}
