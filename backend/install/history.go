@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -126,72 +125,6 @@ func (h HistoryStore) MarkInterrupted(ctx context.Context, now time.Time) (int64
 		return 0, fmt.Errorf("install: mark interrupted sessions: %w", res.Error)
 	}
 	return res.RowsAffected, nil
-}
-
-// SessionFilter selects sessions; zero fields match everything.
-type SessionFilter struct {
-	Serial   string    `json:"serial"`
-	Operator string    `json:"operator"`
-	Outcome  string    `json:"outcome"`
-	Model    string    `json:"model"`
-	Search   string    `json:"search"` // in serial, model, brand, slot label
-	From     time.Time `json:"from"`
-	To       time.Time `json:"to"`
-	Page     int       `json:"page"`     // 1-based
-	PageSize int       `json:"pageSize"` // 50 when zero, at most 500
-}
-
-// SessionPage is one page of sessions, newest first.
-type SessionPage struct {
-	Total    int64                  `json:"total"`
-	Page     int                    `json:"page"`
-	PageSize int                    `json:"pageSize"`
-	Items    []store.InstallSession `json:"items"`
-}
-
-// Sessions returns a page of sessions matching f.
-func (h HistoryStore) Sessions(ctx context.Context, f SessionFilter) (SessionPage, error) {
-	if f.PageSize <= 0 {
-		f.PageSize = 50
-	}
-	if f.PageSize > 500 {
-		f.PageSize = 500
-	}
-	if f.Page <= 0 {
-		f.Page = 1
-	}
-	q := h.S.DB.WithContext(ctx).Model(&store.InstallSession{})
-	if f.Serial != "" {
-		q = q.Where("serial = ?", f.Serial)
-	}
-	if f.Operator != "" {
-		q = q.Where("operator = ?", f.Operator)
-	}
-	if f.Outcome != "" {
-		q = q.Where("outcome = ?", f.Outcome)
-	}
-	if f.Model != "" {
-		q = q.Where("model = ?", f.Model)
-	}
-	if !f.From.IsZero() {
-		q = q.Where("started_at >= ?", f.From.UTC())
-	}
-	if !f.To.IsZero() {
-		q = q.Where("started_at < ?", f.To.UTC())
-	}
-	if s := strings.TrimSpace(f.Search); s != "" {
-		like := "%" + strings.NewReplacer("%", `\%`, "_", `\_`).Replace(s) + "%"
-		q = q.Where(`serial LIKE ? ESCAPE '\' OR model LIKE ? ESCAPE '\' OR brand LIKE ? ESCAPE '\' OR slot_label LIKE ? ESCAPE '\'`, like, like, like, like)
-	}
-	page := SessionPage{Page: f.Page, PageSize: f.PageSize}
-	if err := q.Count(&page.Total).Error; err != nil {
-		return page, fmt.Errorf("install: count sessions: %w", err)
-	}
-	if err := q.Order("started_at DESC, id DESC").Limit(f.PageSize).Offset((f.Page - 1) * f.PageSize).
-		Find(&page.Items).Error; err != nil {
-		return page, fmt.Errorf("install: list sessions: %w", err)
-	}
-	return page, nil
 }
 
 // Session returns one session with its records, in the order they ended.

@@ -125,17 +125,6 @@ func (s *InstallService) Plan(serial string) (*PlanView, error) {
 	return v, nil
 }
 
-// Sessions returns a page of install sessions, newest first.
-func (s *InstallService) Sessions(f install.SessionFilter) (*install.SessionPage, error) {
-	ctx, cancel := s.deps.callCtx()
-	defer cancel()
-	p, err := s.history.Sessions(ctx, f)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return &p, nil
-}
-
 // Session returns one session with its records.
 func (s *InstallService) Session(uuid string) (*store.InstallSession, error) {
 	ctx, cancel := s.deps.callCtx()
@@ -155,4 +144,3 @@ func (s *InstallService) Hint(code, brand string) (*install.Hint, error) {
 	}
 	return &h, nil
 }
-

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"preloadstation/backend/install"
+	"preloadstation/backend/report"
 	"preloadstation/backend/store"
 )
 
@@ -85,9 +86,10 @@ func TestInstallService(t *testing.T) {
 	if err := svc.Start("P1"); err != nil {
 		t.Fatal(err)
 	}
-	var page *install.SessionPage
+	// History pages come from the report package (ReportService.Sessions), the one query the UI uses.
+	var page report.Page
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		page, err = svc.Sessions(install.SessionFilter{Outcome: store.OutcomeDone})
+		page, err = report.Sessions(context.Background(), svc.deps.Store.DB, report.Filter{Outcome: store.OutcomeDone})
 		if err != nil {
 			t.Fatal(err)
 		}
