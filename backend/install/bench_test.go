@@ -329,6 +329,9 @@ func benchOnce(b *testing.B) {
 			c.makespan.Seconds()/f.floor, speed, c.rssMB, c.cpuSec, c.cpuSec/math.Max(c.gb, 1e-9))
 		summary = append(summary, fmt.Sprintf("- %s (%d phones, %d hubs, %s): station %.3f× floor; station RSS peak %.0f MB with %d phones; CPU %.1f s for %.1f GB.",
 			sc.name, sc.phones, sc.hubs, sc.profile, c.makespan.Seconds()/f.floor, c.rssMB, sc.phones, c.cpuSec, c.gb))
+		if sc.withBaselines {
+			fullRow(b, port, sc, set, f, floorCol, a, x, row, &summary) // (d): bench_station_test.go
+		}
 	}
 	var p2fb []float64
 	if os.Getenv("PRELOAD_BENCH_ONLY") == "" || strings.Contains(os.Getenv("PRELOAD_BENCH_ONLY"), "plug") {
@@ -337,6 +340,9 @@ func benchOnce(b *testing.B) {
 		}
 		sort.Float64s(p2fb)
 		line := fmt.Sprintf("plug-to-first-byte (1 phone, 5 plugs): median %.3f s, min %.3f s, max %.3f s", p2fb[2], p2fb[0], p2fb[4])
+		fmt.Println(line)
+		summary = append(summary, "- "+line+".")
+		line = plugToFirstByteFull(b, port, set, 5)
 		fmt.Println(line)
 		summary = append(summary, "- "+line+".")
 	}
@@ -359,10 +365,13 @@ func writeBenchDoc(b *testing.B, rows, summary []string, m sim.USBModel) {
 	fmt.Fprintf(&sb, "Virtual phones (`backend/sim`, in a child process so the station's RSS and CPU are its own) with the sim's default USB 2.0 model, untouched: hub %.0f MB/s shared, phone %.0f MB/s, commit %v + %v per MB, one commit at a time per phone. ", m.HubBytesPerSec/1e6, m.PhoneBytesPerSec/1e6, m.CommitFixed, m.CommitPerMB)
 	fmt.Fprintf(&sb, "Apps: 8 real signed APKs of %v MB (list order). Floor = max(hub floor, phone floor) from ARCHITECTURE.md's performance model with these parameters. ", benchSizesMB)
 	fmt.Fprintf(&sb, "The station's clock starts when every phone is ready and auto mode goes on (the baselines start with phones already in `adb devices`), and stops at the last session's end (after verifying every install with the package manager).\n\n")
+	sb.WriteString(fullClockDoc)
+	sb.WriteString(agentTreeDoc())
 	sb.WriteString(strings.Join(rows, "\n"))
 	sb.WriteString("\n\n")
 	sb.WriteString(strings.Join(summary, "\n"))
 	sb.WriteString("\n")
+	sb.WriteString(handNotes(path)) // the hand-written notes below the tables stay
 	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
 		b.Logf("cannot write %s: %v", path, err)
 	}
