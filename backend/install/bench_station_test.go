@@ -249,8 +249,39 @@ func runStationFull(b *testing.B, port int, sc scenario, set appSet) runResult {
 		idx[i] = i
 	}
 	r.installed = checkInstalled(b, ph, set.apps, idx)
-	r.note = fmt.Sprintf("setup %.1f s (attach → all ready); %d of %d phones over the agent channel", ready.Sub(ph.plugged).Seconds(), overAgent, sc.phones)
+	r.note = fmt.Sprintf("setup %.1f s (attach → all ready); %d of %d phones over the agent channel; %s", ready.Sub(ph.plugged).Seconds(), overAgent, sc.phones, pipelineStats(b, fs.st))
 	return r
+}
+
+// pipelineStats reads the run's install records: how many APK streams began
+// before the previous APK of the same phone had ended (the engine's
+// pipelining got through the transport), and the transfer rate the records
+// show. It explains a gap between (c) and (d).
+func pipelineStats(b *testing.B, st *store.Store) string {
+	var recs []store.InstallRecord
+	if err := st.DB.Where("result = ?", store.ResultInstalled).Order("session_id, started_at").Find(&recs).Error; err != nil {
+		b.Logf("(d) records: %v", err)
+		return "records unreadable"
+	}
+	overlapped, pairs, phones := 0, 0, 0
+	var bytes, transferMS, commitMS int64
+	for i, r := range recs {
+		bytes += r.Bytes
+		transferMS += r.TransferMS
+		commitMS += r.CommitMS
+		if i == 0 || recs[i-1].SessionID != r.SessionID {
+			phones++
+		}
+		if i > 0 && recs[i-1].SessionID == r.SessionID {
+			pairs++
+			if r.StartedAt.Before(recs[i-1].EndedAt.Add(-50 * time.Millisecond)) {
+				overlapped++
+			}
+		}
+	}
+	n := float64(max(phones, 1))
+	return fmt.Sprintf("%d of %d next-APK streams began before the previous APK ended; per phone (records): Σ transfer %.1f s at %.1f MB/s, Σ commit stage %.1f s (from last byte to the package manager's answer, queueing included)",
+		overlapped, pairs, float64(transferMS)/1e3/n, float64(bytes)/1e6/math.Max(float64(transferMS)/1e3, 1e-9), float64(commitMS)/1e3/n)
 }
 
 // fullRow runs (d) for a scenario with baselines and adds its table row and
