@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,10 +23,24 @@ type Channel struct {
 	onConfigure func(ctx context.Context, form wire.ConfigForm) wire.ConfigResult
 	ctx         context.Context // the worker's: bounds configure calls
 
-	wg        sync.WaitGroup // configure requests in flight; the worker waits for them
-	installMu sync.Mutex     // one APK stream at a time: Android commits one at a time anyway
-	mu        sync.Mutex
-	progress  func(received int64)
+	wg sync.WaitGroup // configure requests in flight; the worker waits for them
+	// stream is held while one APK's Data frames go out: Data frames carry
+	// no call id, so only one stream may be on the wire. It is released at the
+	// last byte, not at the reply, so the next APK streams while the phone's
+	// package manager commits this one (Android commits one at a time but
+	// receives the next meanwhile), the same two stages as the exec path.
+	stream  chan struct{} // a token of capacity 1
+	mu      sync.Mutex
+	streams []*streamProgress // installs awaiting their reply, in stream order
+}
+
+// streamProgress routes the agent's progress notes to one install. The agent
+// reads the streams in order and ends each complete one with a note at Size,
+// so a note belongs to the oldest stream that has not had its last note.
+type streamProgress struct {
+	size int64
+	done bool
+	f    func(received int64)
 }
 
 // ErrForwardGone means nothing listens on the local port: adb dropped the
@@ -52,7 +67,7 @@ func Dial(ctx context.Context, addr string, secret []byte, timeout time.Duration
 
 func newChannel(ctx context.Context, serial string, conn net.Conn, info wire.AgentInfo, heartbeat, timeout time.Duration,
 	onConfigure func(context.Context, wire.ConfigForm) wire.ConfigResult) *Channel {
-	c := &Channel{serial: serial, info: info, onConfigure: onConfigure, ctx: ctx}
+	c := &Channel{serial: serial, info: info, onConfigure: onConfigure, ctx: ctx, stream: make(chan struct{}, 1)}
 	c.s = wire.NewSession(conn, c, heartbeat, timeout)
 	return c
 }
@@ -75,10 +90,7 @@ func (c *Channel) HandleMsg(s *wire.Session, e wire.Envelope) {
 	case wire.TypeProgress:
 		var p wire.Progress
 		if json.Unmarshal(e.Body, &p) == nil {
-			c.mu.Lock()
-			f := c.progress
-			c.mu.Unlock()
-			if f != nil {
+			if f := c.progressFor(p); f != nil {
 				f(p.Received)
 			}
 		}
@@ -121,16 +133,41 @@ func (c *Channel) Facts(ctx context.Context) (wire.Facts, error) {
 // into the package manager. progress (may be nil) gets the bytes the agent has
 // handed on. A package-manager failure is a *wire.RemoteError carrying its
 // "Failure [INSTALL_FAILED_…]" text; the channel stays up.
+//
+// Installs may be called concurrently: their streams go out one after the
+// other, and a stream starts as soon as the previous one's last byte is sent,
+// while that one is still committing on the phone.
 func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Reader, progress func(received int64)) (wire.InstallResult, error) {
-	c.installMu.Lock()
-	defer c.installMu.Unlock()
+	select {
+	case c.stream <- struct{}{}:
+	case <-ctx.Done():
+		return wire.InstallResult{}, ctx.Err()
+	case <-c.s.Done():
+		return wire.InstallResult{}, fmt.Errorf("%s: %w", wire.TypeInstall, wire.ErrClosed)
+	}
+	var unlockOnce sync.Once
+	unlock := func() { unlockOnce.Do(func() { <-c.stream }) }
+	defer unlock() // the request could not be sent: before never ran
+	sp := &streamProgress{size: req.Size, f: progress}
 	c.mu.Lock()
-	c.progress = progress
+	c.streams = append(c.streams, sp)
 	c.mu.Unlock()
-	defer func() { c.mu.Lock(); c.progress = nil; c.mu.Unlock() }()
+	defer func() {
+		c.mu.Lock()
+		c.streams = slices.DeleteFunc(c.streams, func(x *streamProgress) bool { return x == sp })
+		c.mu.Unlock()
+	}()
 
 	var res wire.InstallResult
-	err := c.s.Call(ctx, wire.TypeInstall, req, &res, func() error {
+	err := c.s.Call(ctx, wire.TypeInstall, req, &res, func() (err error) {
+		defer unlock() // last byte sent (or the stream aborted): the next APK may stream
+		defer func() {
+			if err != nil { // aborted: no note at size will come, route none here
+				c.mu.Lock()
+				sp.done = true
+				c.mu.Unlock()
+			}
+		}()
 		buf := make([]byte, wire.DataChunk)
 		var sent int64
 		for sent < req.Size {
@@ -153,6 +190,25 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 		return nil
 	})
 	return res, err
+}
+
+// progressFor picks the install a progress note belongs to.
+func (c *Channel) progressFor(p wire.Progress) func(int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sp := range c.streams {
+		if sp.done {
+			continue
+		}
+		if sp.size != p.Size {
+			return nil // not the stream we expect (a note left over from an aborted one)
+		}
+		if p.Received >= sp.size {
+			sp.done = true
+		}
+		return sp.f
+	}
+	return nil
 }
 
 // SetPage sends the phone page's whole state.

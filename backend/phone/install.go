@@ -29,12 +29,16 @@ type installer struct {
 	osys PhoneOS
 	log  *slog.Logger
 
-	once   sync.Once
+	// The station streams the next APK while this one commits, so two
+	// Installs may run at once: mu guards the remembered method.
+	mu     sync.Mutex
 	method string
 }
 
 func (in *installer) pickMethod(ctx context.Context) string {
-	in.once.Do(func() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.method == "" {
 		in.method = MethodCmd
 		sdk, _ := strconv.Atoi(runOut(ctx, in.osys, "getprop ro.build.version.sdk"))
 		switch {
@@ -44,7 +48,7 @@ func (in *installer) pickMethod(ctx context.Context) string {
 		default:
 			in.method = MethodPMFile
 		}
-	})
+	}
 	return in.method
 }
 
@@ -62,7 +66,9 @@ func (in *installer) Install(ctx context.Context, size int64, r io.Reader) (wire
 		}
 		in.log.Info("install method unavailable, falling back", "method", method, "next", next)
 		method = next
+		in.mu.Lock()
 		in.method = next // remember for the next APK
+		in.mu.Unlock()
 	}
 }
 
