@@ -2,12 +2,15 @@ package services
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"preloadstation/backend/report"
 )
@@ -34,61 +37,48 @@ func reportWrap(err error) error {
 	return wrap(err)
 }
 
-// Sessions is one page of install sessions matching the filter, newest first
-// (filters: date range, operator, outcome, model, package, serial).
-func (s *ReportService) Sessions(f report.Filter) (*report.Page, error) {
+// reportRead runs one read of the history for a signed-in user, within the
+// call's deadline, mapping "not found" to its code.
+func reportRead[T any](s *ReportService, read func(ctx context.Context, db *gorm.DB) (T, error)) (*T, error) {
 	if _, err := requireUser(s.session); err != nil {
 		return nil, err
 	}
 	ctx, cancel := s.deps.callCtx()
 	defer cancel()
-	p, err := report.Sessions(ctx, s.deps.Store.DB, f)
+	v, err := read(ctx, s.deps.Store.DB)
 	if err != nil {
 		return nil, reportWrap(err)
 	}
-	return &p, nil
+	return &v, nil
+}
+
+// Sessions is one page of install sessions matching the filter, newest first
+// (filters: date range, operator, outcome, model, package, serial).
+func (s *ReportService) Sessions(f report.Filter) (*report.Page, error) {
+	return reportRead(s, func(ctx context.Context, db *gorm.DB) (report.Page, error) {
+		return report.Sessions(ctx, db, f)
+	})
 }
 
 // Receipt is one session's receipt.
 func (s *ReportService) Receipt(sessionUUID string) (*report.Receipt, error) {
-	if _, err := requireUser(s.session); err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.deps.callCtx()
-	defer cancel()
-	r, err := report.LoadReceipt(ctx, s.deps.Store.DB, sessionUUID)
-	if err != nil {
-		return nil, reportWrap(err)
-	}
-	return &r, nil
+	return reportRead(s, func(ctx context.Context, db *gorm.DB) (report.Receipt, error) {
+		return report.LoadReceipt(ctx, db, sessionUUID)
+	})
 }
 
 // LatestReceipt is the receipt of a phone's newest session.
 func (s *ReportService) LatestReceipt(serial string) (*report.Receipt, error) {
-	if _, err := requireUser(s.session); err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.deps.callCtx()
-	defer cancel()
-	r, err := report.LatestReceipt(ctx, s.deps.Store.DB, serial)
-	if err != nil {
-		return nil, reportWrap(err)
-	}
-	return &r, nil
+	return reportRead(s, func(ctx context.Context, db *gorm.DB) (report.Receipt, error) {
+		return report.LatestReceipt(ctx, db, serial)
+	})
 }
 
 // Summary groups the filtered sessions by "day", "operator" or "app".
 func (s *ReportService) Summary(group string, f report.Filter) (*report.Summary, error) {
-	if _, err := requireUser(s.session); err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.deps.callCtx()
-	defer cancel()
-	sum, err := report.Summarize(ctx, s.deps.Store.DB, report.ParseGroup(group), f, time.Local)
-	if err != nil {
-		return nil, reportWrap(err)
-	}
-	return &sum, nil
+	return reportRead(s, func(ctx context.Context, db *gorm.DB) (report.Summary, error) {
+		return report.Summarize(ctx, db, report.ParseGroup(group), f, time.Local)
+	})
 }
 
 // Export is a rendered file: the browser downloads Data (base64 in JSON);
