@@ -100,28 +100,7 @@ func simAgentChild(cfgJSON string) int {
 
 func startAgentChildPhones(t testing.TB, cfg simConfig) *childPhones {
 	t.Helper()
-	b, _ := json.Marshal(cfg)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PRELOAD_SIMCHILD_AGENT="+string(b))
-	cmd.Stderr = os.Stderr
-	in, _ := cmd.StdinPipe()
-	outp, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &childPhones{cmd: cmd, in: in, out: bufio.NewReaderSize(outp, 1<<20)}
-	var hello struct {
-		Serials []string `json:"serials"`
-		Hubs    []int    `json:"hubs"`
-		Plugged int64    `json:"plugged"`
-	}
-	line, err := c.out.ReadBytes('\n')
-	if err != nil || json.Unmarshal(line, &hello) != nil {
-		t.Fatalf("virtual phones child (agent): %v %q", err, line)
-	}
-	c.serials, c.hubs, c.plugged = hello.Serials, hello.Hubs, time.Unix(0, hello.Plugged)
-	t.Cleanup(c.Close)
-	return c
+	return startChildPhonesAs(t, "PRELOAD_SIMCHILD_AGENT", cfg)
 }
 
 // fullStation is a running backend/station with the bench's apps as its

@@ -225,9 +225,17 @@ type childPhones struct {
 
 func startChildPhones(t testing.TB, cfg simConfig) *childPhones {
 	t.Helper()
+	return startChildPhonesAs(t, "PRELOAD_SIMCHILD", cfg)
+}
+
+// startChildPhonesAs runs the virtual phones in a child copy of this test
+// binary; env names which child main (plain phones, or phones running the
+// pushed agent) the child runs.
+func startChildPhonesAs(t testing.TB, env string, cfg simConfig) *childPhones {
+	t.Helper()
 	b, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "PRELOAD_SIMCHILD="+string(b))
+	cmd.Env = append(os.Environ(), env+"="+string(b))
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	outp, _ := cmd.StdoutPipe()
@@ -242,7 +250,7 @@ func startChildPhones(t testing.TB, cfg simConfig) *childPhones {
 	}
 	line, err := c.out.ReadBytes('\n')
 	if err != nil || json.Unmarshal(line, &hello) != nil {
-		t.Fatalf("virtual phones child: %v %q", err, line)
+		t.Fatalf("virtual phones child (%s): %v %q", env, err, line)
 	}
 	c.serials, c.hubs, c.plugged = hello.Serials, hello.Hubs, time.Unix(0, hello.Plugged)
 	t.Cleanup(c.Close)
