@@ -135,6 +135,13 @@ func TestFaultOffline(t *testing.T) {
 	}
 	ph.SetOffline(false)
 	a.waitState(t, ser, "device")
+	// The connect still pending from the offline spell may fail after the
+	// fresh one succeeded, and adb then drops the address (seen in CI): the
+	// phone must come back by itself.
+	if _, err := HostCommand(s.opts.ADBServer, "host:disconnect:"+ser); err != nil {
+		t.Fatal(err)
+	}
+	a.waitState(t, ser, "device")
 }
 
 func TestFaultReboot(t *testing.T) {

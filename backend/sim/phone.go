@@ -59,6 +59,7 @@ type Phone struct {
 	used         int64 // bytes pushed and installed since boot of the sim
 	freeOverride int64 // >= 0: low-storage fault, free bytes on /data
 	offline      bool
+	offlineGen   int // bumped by each SetOffline: a stale re-attach stops retrying
 	authorized   bool
 	authRequests int
 	hung         chan struct{} // non-nil while hung; closed on release
@@ -322,12 +323,48 @@ func (ph *Phone) AuthRequests() int { ph.mu.Lock(); defer ph.mu.Unlock(); return
 func (ph *Phone) SetOffline(on bool) {
 	ph.mu.Lock()
 	ph.offline = on
+	ph.offlineGen++
+	gen := ph.offlineGen
 	addr := ph.addrLocked()
 	ph.mu.Unlock()
 	ph.dropConns()
 	// adb's connect waits ~10 s for a handshake that an offline phone never
 	// finishes: do not block the caller on it.
-	go ph.sim.reattach(addr)
+	go func() {
+		ph.sim.reattach(addr)
+		if !on {
+			ph.keepAttached(addr, gen)
+		}
+	}()
+}
+
+// keepAttached makes sure a phone back online stays in the adb server's list.
+// The connect still pending from the offline spell can fail after the fresh
+// one succeeded, and adb then drops the address: attach again while this
+// SetOffline is the latest and the phone is plugged and online.
+func (ph *Phone) keepAttached(addr string, gen int) {
+	deadline := time.Now().Add(25 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ph.sim.ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+		ph.mu.Lock()
+		current := ph.offlineGen == gen && ph.plugged && !ph.offline && ph.addrLocked() == addr
+		ph.mu.Unlock()
+		if !current {
+			return
+		}
+		state, err := ph.sim.adbState(addr)
+		if err != nil || state != "" {
+			continue
+		}
+		ph.logf("back online but gone from adb: attaching again")
+		if err := ph.sim.attach(addr); err != nil {
+			ph.logf("%v", err)
+		}
+	}
 }
 
 func (ph *Phone) isOffline() bool { ph.mu.Lock(); defer ph.mu.Unlock(); return ph.offline }

@@ -251,6 +251,24 @@ func (s *Sim) reattach(addr string) {
 	}
 }
 
+// adbState is the phone's state in the adb server's list ("device",
+// "offline", ...), or "" when the server does not list it.
+func (s *Sim) adbState(addr string) (string, error) {
+	if s.opts.ADBServer == "" {
+		return "device", nil
+	}
+	list, err := HostCommand(s.opts.ADBServer, "host:devices")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(list, "\n") {
+		if serial, state, ok := strings.Cut(line, "\t"); ok && serial == addr {
+			return strings.TrimSpace(state), nil
+		}
+	}
+	return "", nil
+}
+
 // HostCommand sends one request to an adb server and returns its reply text.
 func HostCommand(server, req string) (string, error) {
 	c, err := net.DialTimeout("tcp", server, 5*time.Second)
