@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"preloadstation/backend/install"
 	phonepkg "preloadstation/backend/phone"
 	"preloadstation/backend/sim"
@@ -228,6 +230,7 @@ func runStationFull(b *testing.B, port int, sc scenario, set appSet) runResult {
 		idx[i] = i
 	}
 	r.installed = checkInstalled(b, ph, set.apps, idx)
+	r.timeline = timeline(b, fs.st, start)
 	r.note = fmt.Sprintf("setup %.1f s (attach → all ready); %d of %d phones over the agent channel; %s", ready.Sub(ph.plugged).Seconds(), overAgent, sc.phones, pipelineStats(b, fs.st))
 	return r
 }
@@ -261,6 +264,47 @@ func pipelineStats(b *testing.B, st *store.Store) string {
 	n := float64(max(phones, 1))
 	return fmt.Sprintf("%d of %d next-APK streams began before the previous APK ended; per phone (records): Σ transfer %.1f s at %.1f MB/s, Σ commit stage %.1f s (from last byte to the package manager's answer, queueing included)",
 		overlapped, pairs, float64(transferMS)/1e3/n, float64(bytes)/1e6/math.Max(float64(transferMS)/1e3, 1e-9), float64(commitMS)/1e3/n)
+}
+
+// timeline prints each phone's run from the install records, relative to
+// the clock's start: per APK its stream start, last byte and the package
+// manager's answer, and how long the phone's package manager sat idle
+// before that APK's commit could begin (its stream had not ended yet). The
+// time from the last answer to the session's end is the verify and the
+// session's closing work. It shows where (d) spends time above the floor.
+func timeline(b *testing.B, st *store.Store, start time.Time) string {
+	var sessions []store.InstallSession
+	if err := st.DB.Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("started_at") }).Order("id").Find(&sessions).Error; err != nil {
+		return "timeline: " + err.Error() + "\n"
+	}
+	at := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	var sb strings.Builder
+	for _, s := range sessions {
+		fmt.Fprintf(&sb, "%s: session %.2f", s.Serial, at(s.StartedAt))
+		var prevEnd time.Time
+		idle := 0.0
+		for _, r := range s.Records {
+			if r.Result != store.ResultInstalled {
+				continue
+			}
+			lastByte := r.StartedAt.Add(time.Duration(r.TransferMS) * time.Millisecond)
+			gap := 0.0
+			if !prevEnd.IsZero() && lastByte.After(prevEnd) {
+				gap = lastByte.Sub(prevEnd).Seconds()
+			}
+			idle += gap
+			fmt.Fprintf(&sb, " | %dMB %.2f→%.2f→%.2f", r.Bytes/1e6, at(r.StartedAt), at(lastByte), at(r.EndedAt))
+			if gap > 0.02 {
+				fmt.Fprintf(&sb, " (pm idle %.2f)", gap)
+			}
+			prevEnd = r.EndedAt
+		}
+		if s.EndedAt != nil {
+			fmt.Fprintf(&sb, " | end %.2f (after last answer %.2f)", at(*s.EndedAt), s.EndedAt.Sub(prevEnd).Seconds())
+		}
+		fmt.Fprintf(&sb, "; pm idle %.2f s\n", idle)
+	}
+	return sb.String()
 }
 
 // fullRow runs (d) for a scenario with baselines and adds its table row and
@@ -343,6 +387,7 @@ func BenchmarkStationFullOnly(b *testing.B) {
 		}
 		f := floorFor(set.apps, hubOf, sim.DefaultUSB())
 		d := runStationFull(b, port, sc, set)
+		fmt.Print(d.timeline)
 		fmt.Printf("%s %s: %.1f s, floor %.1f, ÷ floor %.3f, RSS %.0f MB, CPU %.1f s; %s\n", sc.name, fullMethod,
 			d.makespan.Seconds(), f.floor, d.makespan.Seconds()/f.floor, d.rssMB, d.cpuSec, d.note)
 		fmt.Println(plugToFirstByteFull(b, port, set, 3))

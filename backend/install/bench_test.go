@@ -61,6 +61,7 @@ type runResult struct {
 	cpuSec    float64 // station CPU (user+sys) during the run
 	gb        float64 // APK bytes moved
 	installed int
+	timeline  string // (d): per-phone timeline from the records
 }
 
 func adbEnv(port int) []string {
