@@ -16,13 +16,14 @@ import (
 	"gorm.io/gorm"
 
 	"preloadstation/backend/catalog"
+	"preloadstation/backend/store"
 )
 
 const catalogUsage = `usage: preload-station catalog COMMAND [flags]
   serve        [--listen 127.0.0.1:8621] [--db sqlite:PATH|postgres://…] [--data DIR] [--max-upload BYTES]
   user add     NAME --password P [--role operator|admin] [--group G]   (or $PRELOAD_CATALOG_PASSWORD)
   app add      FILE.apk...
-  list set     NAME [--operator U] [--group G] [--priority N] APP1,APP2,…   (package names or SHA-256s)
+  list set     NAME [--operator U] [--group G] [--priority N] [--first APP,…] APP1,APP2,…   (package names or SHA-256s)
   station code [--ttl 24h]     prints a one-time station registration code
 Every command takes --db and --data (default: $PRELOAD_CATALOG_DATA or <config dir>/PreloadCatalog, db sqlite:<data>/catalog.db).`
 
@@ -160,30 +161,31 @@ func catalogCommand(ctx context.Context, stdout, stderr io.Writer, args []string
 		op := f.fs.String("operator", "", "username the list is for")
 		group := f.fs.String("group", "", "group the list is for")
 		prio := f.fs.Int("priority", 0, "priority among lists that match equally (higher wins)")
+		firstFlag := f.fs.String("first", "", "comma-separated apps (as written in APPS) to install before the others")
 		pos, err := f.parse(rest)
 		if err != nil || len(pos) < 1 || len(pos) > 2 {
 			return usage()
 		}
 		var apps []string
 		if len(pos) == 2 {
-			for _, a := range strings.Split(pos[1], ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					apps = append(apps, a)
-				}
-			}
+			apps = splitCommas(pos[1])
 		}
 		cat, done, err := f.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer done()
-		l, err := cat.SetList(ctx, pos[0], catalog.ListSpec{Operator: *op, Group: *group, Priority: *prio, Apps: apps})
+		l, err := cat.SetList(ctx, pos[0], catalog.ListSpec{Operator: *op, Group: *group, Priority: *prio, Apps: apps, First: splitCommas(*firstFlag)})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "list %q: %d apps\n", l.Name, len(l.Items))
 		for _, it := range l.Items {
-			fmt.Fprintf(stdout, "  %d. %s %s (priority %d)\n", it.Position+1, it.App.Package, it.App.VersionName, it.Priority)
+			mark := ""
+			if it.Priority > store.PriorityNormal {
+				mark = " (install first)"
+			}
+			fmt.Fprintf(stdout, "  %d. %s %s%s\n", it.Position+1, it.App.Package, it.App.VersionName, mark)
 		}
 		return nil
 	case "station code":
@@ -234,3 +236,14 @@ func catalogServe(ctx context.Context, stderr io.Writer, args []string) error {
 }
 
 func dbKind(db *gorm.DB) string { return db.Dialector.Name() }
+
+// splitCommas splits a comma-separated flag value, dropping empty parts.
+func splitCommas(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -18,12 +18,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/samber/lo"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"preloadstation/backend/apk"
 	"preloadstation/backend/library"
+	"preloadstation/backend/store"
 )
 
 var (
@@ -257,10 +259,14 @@ type ListSpec struct {
 	Group    string   `json:"group"`
 	Priority int      `json:"priority"`
 	Apps     []string `json:"apps"` // package names (newest version) or SHA-256s, in order
+	// First are the apps (as written in Apps) that install before the
+	// others on every phone; the rest are normal priority, and the station
+	// picks the fastest order among equals.
+	First []string `json:"first,omitempty"`
 }
 
-// SetList creates or replaces a list. Items keep the given order; the first
-// gets the highest priority.
+// SetList creates or replaces a list. Items keep the given order; those
+// named in First get the "install first" priority.
 func (c *Catalog) SetList(ctx context.Context, name string, spec ListSpec) (List, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -277,6 +283,8 @@ func (c *Catalog) SetList(ctx context.Context, name string, spec ListSpec) (List
 	err := c.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var ids []uint
 		seen := map[uint]bool{}
+		first := map[uint]bool{}
+		firstRefs := lo.SliceToMap(spec.First, func(r string) (string, bool) { return strings.TrimSpace(r), true })
 		for _, ref := range spec.Apps {
 			ref = strings.TrimSpace(ref)
 			var a App
@@ -299,7 +307,12 @@ func (c *Catalog) SetList(ctx context.Context, name string, spec ListSpec) (List
 				return badReq(fmt.Sprintf("%q is on the list twice", ref), fmt.Sprintf("%q 在列表中重复", ref))
 			}
 			seen[a.ID] = true
+			first[a.ID] = firstRefs[ref]
+			delete(firstRefs, ref)
 			ids = append(ids, a.ID)
+		}
+		for ref := range firstRefs {
+			return badReq(fmt.Sprintf("%q is marked first but is not on the list", ref), fmt.Sprintf("%q 被标为优先但不在列表中", ref))
 		}
 		err := tx.Where("name = ?", name).First(&list).Error
 		switch {
@@ -317,7 +330,10 @@ func (c *Catalog) SetList(ctx context.Context, name string, spec ListSpec) (List
 		}
 		list.Items = nil
 		for i, id := range ids {
-			it := ListItem{ListID: list.ID, AppID: id, Position: i, Priority: len(ids) - i}
+			it := ListItem{ListID: list.ID, AppID: id, Position: i, Priority: store.PriorityNormal}
+			if first[id] {
+				it.Priority = store.PriorityFirst
+			}
 			if err := tx.Omit("App").Create(&it).Error; err != nil {
 				return err
 			}

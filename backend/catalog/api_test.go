@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/store"
 )
 
 func sha(b []byte) string {
@@ -207,12 +208,19 @@ func testAPI(t *testing.T, dsn string) {
 	if ol.Name != "north" || len(ol.Items) != 2 || ol.Items[0].App.Package != "com.example.chat" || ol.Items[1].App.SHA256 != s0 {
 		t.Fatalf("group list for alice: %+v", ol)
 	}
-	if _, err := e.cat.SetList(ctx, "alice's", ListSpec{Operator: "alice", Apps: []string{"com.example.maps", "com.example.pay", "com.example.chat"}}); err != nil {
+	if st, c := put("bad", ListSpec{Apps: []string{"com.example.maps"}, First: []string{"com.example.pay"}}); st != 400 {
+		t.Fatalf("first names an app not on the list: %d %s", st, c)
+	}
+	if _, err := e.cat.SetList(ctx, "alice's", ListSpec{Operator: "alice", Apps: []string{"com.example.maps", "com.example.pay", "com.example.chat"},
+		First: []string{"com.example.pay"}}); err != nil {
 		t.Fatal(err)
 	}
 	e.call("GET", "/api/v1/list", key, alice.Token, nil, &ol)
-	if ol.Name != "alice's" || len(ol.Items) != 3 || ol.Items[0].App.Package != "com.example.maps" || ol.Items[0].Priority <= ol.Items[2].Priority {
-		t.Fatalf("operator list for alice: %+v", ol)
+	// Served in install order: the marked app first, then list order.
+	if ol.Name != "alice's" || len(ol.Items) != 3 || ol.Items[0].App.Package != "com.example.pay" || ol.Items[0].Priority != store.PriorityFirst ||
+		ol.Items[0].Position != 1 || ol.Items[1].App.Package != "com.example.maps" || ol.Items[1].Priority != store.PriorityNormal ||
+		ol.Items[2].App.Package != "com.example.chat" || ol.Items[2].Priority != store.PriorityNormal {
+		t.Fatalf("operator list for alice (pay marked first, the rest in list order): %+v", ol)
 	}
 	var rootList OptimizedList
 	e.call("GET", "/api/v1/list", key, e.admin, nil, &rootList)

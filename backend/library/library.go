@@ -372,7 +372,8 @@ func (l *Library) DeleteList(ctx context.Context, id uint) error {
 	return nil
 }
 
-// SetListItems replaces a custom list's apps, in this order (first = highest priority).
+// SetListItems replaces a custom list's apps, in this order. An app that
+// stays on the list keeps its priority; a new one is normal priority.
 func (l *Library) SetListItems(ctx context.Context, id uint, appIDs []uint) error {
 	if _, err := l.editable(ctx, id); err != nil {
 		return err
@@ -394,11 +395,16 @@ func (l *Library) SetListItems(ctx context.Context, id uint, appIDs []uint) erro
 		if int(n) != len(appIDs) {
 			return newErr(CodeNotFound, "an app on the list is not in the library", "列表中的应用不在应用库中", nil)
 		}
+		var old []store.AppListItem
+		if err := tx.Where("app_list_id = ?", id).Find(&old).Error; err != nil {
+			return err
+		}
+		kept := lo.SliceToMap(old, func(it store.AppListItem) (uint, int) { return it.AppID, it.Priority })
 		if err := tx.Where("app_list_id = ?", id).Delete(&store.AppListItem{}).Error; err != nil {
 			return err
 		}
 		for i, a := range appIDs {
-			if err := tx.Create(&store.AppListItem{AppListID: id, AppID: a, Position: i, Priority: len(appIDs) - i}).Error; err != nil {
+			if err := tx.Create(&store.AppListItem{AppListID: id, AppID: a, Position: i, Priority: kept[a]}).Error; err != nil {
 				return err
 			}
 		}
@@ -411,6 +417,29 @@ func (l *Library) SetListItems(ctx context.Context, id uint, appIDs []uint) erro
 		return newErr(CodeIO, "cannot save the list", "无法保存列表", err)
 	}
 	l.Emit.Emit(events.LibraryChanged, map[string]any{"list": id})
+	return nil
+}
+
+// SetItemFirst marks one app on a custom list "install first" (or normal
+// again): marked apps go before the others on every phone, in list order
+// among themselves.
+func (l *Library) SetItemFirst(ctx context.Context, listID, appID uint, first bool) error {
+	if _, err := l.editable(ctx, listID); err != nil {
+		return err
+	}
+	prio := store.PriorityNormal
+	if first {
+		prio = store.PriorityFirst
+	}
+	res := l.Store.DB.WithContext(ctx).Model(&store.AppListItem{}).
+		Where("app_list_id = ? AND app_id = ?", listID, appID).Update("priority", prio)
+	if res.Error != nil {
+		return newErr(CodeIO, "cannot save the list", "无法保存列表", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return newErr(CodeNotFound, "the app is not on this list", "该应用不在此列表中", nil)
+	}
+	l.Emit.Emit(events.LibraryChanged, map[string]any{"list": listID})
 	return nil
 }
 

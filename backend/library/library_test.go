@@ -231,8 +231,28 @@ func TestListsAndEvictionKeepsActiveList(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, _ := lib.ActiveList(ctx)
-	if len(l.Items) != 2 || l.Items[0].AppID != c.ID || l.Items[0].Priority <= l.Items[1].Priority {
-		t.Fatalf("order/priority wrong: %+v", l.Items)
+	if len(l.Items) != 2 || l.Items[0].AppID != c.ID || l.Items[0].Priority != store.PriorityNormal || l.Items[1].Priority != store.PriorityNormal {
+		t.Fatalf("order/priority wrong (the order is the position; priority is normal until marked): %+v", l.Items)
+	}
+	// "Install first" is the operator's mark, and survives a reorder.
+	if err := lib.SetItemFirst(ctx, list.ID, a.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.SetListItems(ctx, list.ID, []uint{a.ID, c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = lib.ActiveList(ctx)
+	if len(l.Items) != 2 || l.Items[0].AppID != a.ID || l.Items[0].Priority != store.PriorityFirst || l.Items[1].Priority != store.PriorityNormal {
+		t.Fatalf("after marking %d first and reordering: %+v", a.ID, l.Items)
+	}
+	if err := lib.SetItemFirst(ctx, list.ID, a.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ = lib.ActiveList(ctx); l.Items[0].Priority != store.PriorityNormal {
+		t.Fatalf("unmarking: %+v", l.Items)
+	}
+	if err := lib.SetItemFirst(ctx, list.ID, 999, true); CodeOf(err) != CodeNotFound {
+		t.Fatalf("marking an app not on the list: %v", err)
 	}
 	if _, err := lib.CreateList(ctx, "  "); CodeOf(err) != CodeInvalid {
 		t.Fatalf("empty name: %v", err)

@@ -135,6 +135,16 @@ func (s *LibraryService) SetListItems(id uint, appIDs []uint) error {
 	return libWrap(s.lib.SetListItems(ctx, id, appIDs))
 }
 
+// SetItemFirst marks an app on a custom list "install first", or normal again.
+func (s *LibraryService) SetItemFirst(listID, appID uint, first bool) error {
+	if _, err := requireUser(s.session); err != nil {
+		return err
+	}
+	ctx, cancel := s.deps.callCtx()
+	defer cancel()
+	return libWrap(s.lib.SetItemFirst(ctx, listID, appID, first))
+}
+
 // ActivateList makes a list the one the station installs, and pre-downloads it.
 func (s *LibraryService) ActivateList(id uint) error {
 	if _, err := requireUser(s.session); err != nil {

@@ -106,6 +106,14 @@ type AppList struct {
 	UpdatedAt time.Time     `json:"updatedAt"`
 }
 
+// List item priorities. Higher installs first; items of equal priority
+// install in list order, or in the fastest order when the station's
+// pipeline-order setting is on (the default).
+const (
+	PriorityNormal = 0
+	PriorityFirst  = 1 // the operator's "install first" mark
+)
+
 // AppListItem is one app on a list, in order, with a priority (higher first).
 type AppListItem struct {
 	ID        uint `gorm:"primaryKey" json:"id"`

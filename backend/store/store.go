@@ -72,6 +72,13 @@ var migrations = []func(tx *gorm.DB) error{
 		return tx.AutoMigrate(&User{}, &Station{}, &Setting{}, &Slot{}, &Phone{},
 			&App{}, &AppList{}, &AppListItem{}, &InstallSession{}, &InstallRecord{}, &OutboxItem{})
 	},
+	// 2: list item priority is the operator's "install first" mark, no
+	// longer derived from the position (which still holds the order):
+	// every item of an existing list becomes normal priority, so the
+	// station may pick the fastest order among them.
+	func(tx *gorm.DB) error {
+		return tx.Model(&AppListItem{}).Where("1 = 1").Update("priority", PriorityNormal).Error
+	},
 }
 
 // SchemaVersionLatest is the version a fully migrated database has.
