@@ -19,8 +19,8 @@ func BenchmarkAgentBuildSizes(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		for _, bl := range bs {
-			fmt.Printf("agent build %-14s %9d bytes (%.2f MiB)\n", bl.Name, len(bl.Data), float64(len(bl.Data))/(1<<20))
-			b.ReportMetric(float64(len(bl.Data)), bl.Name+"-bytes")
+			fmt.Printf("agent build %-14s %9d bytes (%.2f MiB)\n", bl.Name, bl.Size, float64(bl.Size)/(1<<20))
+			b.ReportMetric(float64(bl.Size), bl.Name+"-bytes")
 		}
 	}
 }
@@ -57,9 +57,9 @@ func plugToReady(b *testing.B, n int) {
 	usb := sim.DefaultUSB()
 	// Floor: every phone's copy of the agent through one shared hub, or one
 	// phone's copy at the per-phone rate, whichever is longer.
-	floor := max(float64(n*len(build.Data))/usb.HubBytesPerSec, float64(len(build.Data))/usb.PhoneBytesPerSec) * 1000
+	floor := max(float64(int64(n)*build.Size)/usb.HubBytesPerSec, float64(build.Size)/usb.PhoneBytesPerSec) * 1000
 	fmt.Printf("plug-to-channel-ready phones=%d: median %.0f ms, slowest %.0f ms (all ready %.0f ms); USB floor for %d × %.1f MiB agent = %.0f ms (%.2f× floor)\n",
-		n, lat[len(lat)/2], lat[len(lat)-1], float64(all.Milliseconds()), n, float64(len(build.Data))/(1<<20), floor, lat[len(lat)-1]/floor)
+		n, lat[len(lat)/2], lat[len(lat)-1], float64(all.Milliseconds()), n, float64(build.Size)/(1<<20), floor, lat[len(lat)-1]/floor)
 	b.ReportMetric(lat[len(lat)/2], "median-ms")
 	b.ReportMetric(lat[len(lat)-1], "slowest-ms")
 	b.ReportMetric(floor, "floor-ms")

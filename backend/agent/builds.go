@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -16,11 +18,24 @@ import (
 //go:embed bin
 var bin embed.FS
 
-// Build is one agent binary.
+// Build is one agent binary. Its bytes stay in the executable's embedded
+// data and are read at each push, not copied onto the heap (four builds are
+// ~14 MB, and the garbage collector would count them twice).
 type Build struct {
 	Name   string // "linux-amd64"
-	Data   []byte
+	Size   int64
 	SHA256 string
+	open   func() (io.ReadCloser, error)
+}
+
+// Open reads the binary.
+func (b Build) Open() (io.ReadCloser, error) { return b.open() }
+
+// BytesBuild is a build from bytes in memory (tests, and builds not embedded).
+func BytesBuild(name string, data []byte) Build {
+	sum := sha256.Sum256(data)
+	return Build{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+		open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
 }
 
 var (
@@ -37,12 +52,19 @@ func loadBuilds() map[string]Build {
 			if !ok || strings.HasSuffix(name, ".tmp") {
 				continue
 			}
-			b, err := bin.ReadFile("bin/" + e.Name())
+			path := "bin/" + e.Name()
+			open := func() (io.ReadCloser, error) { return bin.Open(path) }
+			f, err := open()
 			if err != nil {
 				continue
 			}
-			sum := sha256.Sum256(b)
-			builds[name] = Build{Name: name, Data: b, SHA256: hex.EncodeToString(sum[:])}
+			h := sha256.New()
+			n, err := io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				continue
+			}
+			builds[name] = Build{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), open: open}
 		}
 	})
 	return builds

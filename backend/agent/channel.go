@@ -168,7 +168,9 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 				c.mu.Unlock()
 			}
 		}()
-		buf := make([]byte, wire.DataChunk)
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		buf := *bp
 		var sent int64
 		for sent < req.Size {
 			if err := ctx.Err(); err != nil {
@@ -191,6 +193,10 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 	})
 	return res, err
 }
+
+// chunkPool holds the APK stream buffers: only the streams copying right
+// now hold one (at most one per phone), not every channel.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, wire.DataChunk); return &b }}
 
 // progressFor picks the install a progress note belongs to.
 func (c *Channel) progressFor(p wire.Progress) func(int64) {

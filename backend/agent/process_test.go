@@ -107,7 +107,7 @@ func TestPushOnlyWhenStale(t *testing.T) {
 // TestFallbackWhenAgentCannotRun: a phone that cannot execute the agent is
 // marked for direct ADB installs, with a message the UI can show.
 func TestFallbackWhenAgentCannotRun(t *testing.T) {
-	bad := Build{Name: "broken", Data: []byte("#!/bin/false\nnot an ELF"), SHA256: "x"}
+	bad := BytesBuild("broken", []byte("#!/bin/false\nnot an ELF"))
 	r := newRig(t, rigOpts{phones: 1, mopts: Options{Builds: func(string) (Build, error) { return bad, nil },
 		RetryMin: 10 * time.Millisecond, StartWait: 300 * time.Millisecond}})
 	ph := r.sim.Phones()[0]

@@ -31,7 +31,16 @@ func TestArmBuildUnderQemu(t *testing.T) {
 	}
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "preload-agent")
-	if err := os.WriteFile(exe, b.Data, 0o755); err != nil {
+	src, err := b.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(src)
+	src.Close()
+	if err != nil || int64(len(data)) != b.Size {
+		t.Fatalf("read build: %d of %d bytes, %v", len(data), b.Size, err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	secret := wire.DeriveSecret([]byte("qemu station"), "ARMPHONE")

@@ -302,7 +302,13 @@ func (w *worker) prepare(ctx context.Context) error {
 	w.setState(func(s *PhoneState) { s.State = StatePushing })
 	w.kill(ctx) // a stale agent must not keep the port
 	t0 := time.Now()
-	if err := w.dev.Push(ctx, bytes.NewReader(b.Data), int64(len(b.Data)), RemoteBinary, 0o755, time.Now(), nil); err != nil {
+	data, err := b.Open()
+	if err != nil {
+		return w.pushFailed(fmt.Errorf("open agent build %s: %w", b.Name, err))
+	}
+	err = w.dev.Push(ctx, data, b.Size, RemoteBinary, 0o755, time.Now(), nil)
+	data.Close()
+	if err != nil {
 		return w.pushFailed(fmt.Errorf("push agent: %w", err))
 	}
 	tag := []byte(b.SHA256 + "\n")
@@ -310,7 +316,7 @@ func (w *worker) prepare(ctx context.Context) error {
 		return w.pushFailed(fmt.Errorf("push agent hash: %w", err))
 	}
 	w.probed = false
-	w.log.Info("agent pushed", "build", b.Name, "bytes", len(b.Data), "took", time.Since(t0).Round(time.Millisecond))
+	w.log.Info("agent pushed", "build", b.Name, "bytes", b.Size, "took", time.Since(t0).Round(time.Millisecond))
 	w.verified = true
 	return nil
 }

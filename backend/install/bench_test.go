@@ -330,9 +330,7 @@ func benchOnce(b *testing.B) {
 			c.makespan.Seconds()/f.floor, speed, c.rssMB, c.cpuSec, c.cpuSec/math.Max(c.gb, 1e-9))
 		summary = append(summary, fmt.Sprintf("- %s (%d phones, %d hubs, %s): station %.3f× floor; station RSS peak %.0f MB with %d phones; CPU %.1f s for %.1f GB.",
 			sc.name, sc.phones, sc.hubs, sc.profile, c.makespan.Seconds()/f.floor, c.rssMB, sc.phones, c.cpuSec, c.gb))
-		if sc.withBaselines {
-			fullRow(b, port, sc, set, f, floorCol, a, x, row, &summary) // (d): bench_station_test.go
-		}
+		fullRow(b, sc, f, floorCol, a, x, row, &summary) // (d): bench_station_test.go, in a child process
 	}
 	var p2fb []float64
 	if os.Getenv("PRELOAD_BENCH_ONLY") == "" || strings.Contains(os.Getenv("PRELOAD_BENCH_ONLY"), "plug") {
