@@ -326,6 +326,17 @@ func (m *Manager) Identify(serial string, on bool) error {
 	return nil
 }
 
+// Identifying reports whether the phone's page shows its slot label full-screen.
+func (m *Manager) Identifying(serial string) bool {
+	w := m.worker(serial)
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.page.identify
+}
+
 // RefreshPages re-sends every phone's page (the station's configuration changed).
 func (m *Manager) RefreshPages() {
 	for _, w := range m.workers() {

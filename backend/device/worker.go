@@ -68,20 +68,19 @@ func (m *Manager) serveWorker(ctx context.Context, e *entry) error {
 	}
 }
 
-// SetIdentifier installs a better way to make a phone show itself (the agent
-// flashing its screen); nil restores the shell fallback.
+// SetIdentifier installs a better way to make a phone show itself (the
+// agent's full-screen slot label, with Flash to wake the screen); nil
+// restores Flash alone.
 func (m *Manager) SetIdentifier(f func(ctx context.Context, serial string) error) {
 	m.mu.Lock()
 	m.identify = f
 	m.mu.Unlock()
 }
 
-// Identify makes the phone show itself so the operator can find it. Until
-// the agent provides a better one (SetIdentifier), it wakes the screen and
-// flashes its brightness three times, then restores the user's settings.
+// Identify makes the phone show itself so the operator can find it: the
+// identifier SetIdentifier installed, else Flash.
 func (m *Manager) Identify(ctx context.Context, serial string) error {
-	e, err := m.entry(serial)
-	if err != nil {
+	if _, err := m.entry(serial); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -89,6 +88,16 @@ func (m *Manager) Identify(ctx context.Context, serial string) error {
 	m.mu.Unlock()
 	if f != nil {
 		return f(ctx, serial)
+	}
+	return m.Flash(ctx, serial)
+}
+
+// Flash wakes the phone's screen and flashes its brightness three times
+// over plain adb shell, then restores the user's settings.
+func (m *Manager) Flash(ctx context.Context, serial string) error {
+	e, err := m.entry(serial)
+	if err != nil {
+		return err
 	}
 	ctx = adb.WithIdleTimeout(ctx, 10*time.Second)
 	r, err := e.dev.Shell(ctx, "settings get system screen_brightness; settings get system screen_brightness_mode")

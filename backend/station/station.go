@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 	aopts.Log, aopts.Emit, aopts.Key, aopts.Config = cfg.Log, cfg.Emit, agent.StoreKey(st), s.config
 	aopts.OpenPage = !cfg.NoPhonePage
 	s.agents = agent.NewManager(aopts)
+	s.devices.SetIdentifier(s.identify)
 
 	var icfg install.Config
 	if cfg.Install != nil {
@@ -193,6 +194,19 @@ func New(ctx context.Context, cfg Config) (*Station, error) {
 		Log:     cfg.Log,
 	})
 	return s, nil
+}
+
+// identifyFor is how long a phone shows its slot label full-screen.
+const identifyFor = 5 * time.Second
+
+// identify makes a phone show itself: its agent page shows the slot label
+// full-screen for identifyFor (when the channel is up), and the screen is
+// woken and flashed over adb, which works without the agent too.
+func (s *Station) identify(ctx context.Context, serial string) error {
+	if s.agents.Identify(serial, true) == nil {
+		time.AfterFunc(identifyFor, func() { _ = s.agents.Identify(serial, false) })
+	}
+	return s.devices.Flash(ctx, serial)
 }
 
 func (s *Station) locateADB(ctx context.Context) (string, error) {

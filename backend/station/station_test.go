@@ -184,6 +184,19 @@ func TestStationEndToEnd(t *testing.T) {
 		return true
 	}, logs)
 
+	// Identify: the agent page shows the slot label full-screen, the screen
+	// is flashed over adb, and the label goes away by itself.
+	if err := s.Devices().Identify(ctx, others[0].Serial()); err != nil {
+		t.Errorf("identify: %v", err)
+	}
+	if !s.Agents().Identifying(others[0].Serial()) {
+		t.Errorf("identify did not reach the phone's agent page")
+	}
+	waitFor(t, 15*time.Second, "the identify label to go away", func() bool { return !s.Agents().Identifying(others[0].Serial()) }, logs)
+	if err := s.Devices().Identify(ctx, victim.Serial()); err == nil {
+		t.Errorf("identify of an unplugged phone succeeded")
+	}
+
 	sessionsOf := func(serial string) []store.InstallSession {
 		var out []store.InstallSession
 		if err := st.DB.Preload("Records").Where("serial = ?", serial).Order("id").Find(&out).Error; err != nil {
