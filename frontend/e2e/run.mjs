@@ -1,14 +1,16 @@
 // End-to-end test: the real binary's `serve` mode in headless Chromium.
-// First-run setup → admin created → sign out → sign in → Hub, in English and in
-// Chinese, each against a fresh data directory. Screenshots go to $ARTIFACTS.
+// First-run setup → admin created → sign out → sign in → Hub → a custom list
+// with an app marked "install first", in English and in Chinese, each against a
+// fresh data directory. Screenshots go to $ARTIFACTS.
 //
 //   PRELOAD_BIN=../build/bin/preload-station ARTIFACTS=../artifacts node e2e/run.mjs
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
+import { buildApk, shopApps, apkToolsMissing } from './lib/apks.mjs';
 
 const bin = resolve(process.env.PRELOAD_BIN ?? '../build/bin/preload-station');
 const artifacts = resolve(process.env.ARTIFACTS ?? '../artifacts');
@@ -17,6 +19,8 @@ mkdirSync(artifacts, { recursive: true });
 
 if (!existsSync(bin)) fail(`binary not found: ${bin} (run make build)`);
 if (!existsSync(chromiumPath)) fail(`chromium not found at ${chromiumPath} (apt-get install chromium)`);
+const apkMissing = apkToolsMissing();
+if (apkMissing) fail(`cannot build test APKs: ${apkMissing}`);
 
 function fail(msg) {
   console.error(`e2e: ${msg}`);
@@ -44,6 +48,20 @@ process.on('exit', () => {
     /* no adb server was started */
   }
 });
+
+// Three small real APKs for the lists flow, built once for both languages.
+const apkDir = mkdtempSync(join(tmpdir(), 'preload-e2e-apks-'));
+process.on('exit', () => rmSync(apkDir, { recursive: true, force: true }));
+const listApps = shopApps.filter((a) => a.pkg !== 'com.ss.android.ugc.aweme');
+const listApks = listApps.map((a) => buildApk(apkDir, a));
+
+/** The UI's own strings, so the lists flow follows every rewording. */
+const messages = Object.fromEntries(
+  ['en', 'zh-CN'].map((lang) => {
+    const read = (f) => JSON.parse(readFileSync(new URL(`../src/lib/i18n/${f}`, import.meta.url)));
+    return [lang, { ...read(`${lang}.json`), ...read(`pages.${lang}.json`) }];
+  }),
+);
 
 /** startServe runs `serve` on a free loopback port with a temp data dir and resolves with its URL. */
 async function startServe(extraArgs = []) {
@@ -138,7 +156,17 @@ async function expectAlert(page, text) {
   if (got !== text) throw new Error(`alert says ${JSON.stringify(got)}, want ${JSON.stringify(text)}`);
 }
 
-/** scenario walks first run to the Hub in one language. */
+/** api calls a bound service from inside the page (the bridge the UI uses). */
+function api(page, service, method, ...args) {
+  return page.evaluate(({ service, method, args }) => window.go.services[service][method](...args), { service, method, args });
+}
+
+/** itemLabels returns the app names of the shown list, in list order. */
+function itemLabels(page) {
+  return page.locator('ol.items > li .lbl strong').allInnerTexts();
+}
+
+/** scenario walks first run to the Hub, then a list, in one language. */
 async function scenario(browser, lang) {
   const t = T[lang];
   const serve = await startServe();
@@ -213,6 +241,60 @@ async function scenario(browser, lang) {
       }
       await nav.getByRole('link', { name: t.hub }).click();
       await expectHeading(page, t.hub);
+    });
+
+    await step(`[${lang}] lists: an app marked "install first" keeps its mark through a reorder and a reload`, async () => {
+      const m = messages[lang];
+      const nav = page.getByRole('navigation');
+      await nav.getByRole('link', { name: m.nav.library }).click();
+      await expectHeading(page, m.nav.library);
+      await page.locator('input[type="file"]').setInputFiles(listApks); // the "Choose files…" picker
+      for (const a of listApps) await page.locator(`tr[data-package="${a.pkg}"]`).waitFor();
+
+      await nav.getByRole('link', { name: m.nav.lists }).click();
+      await expectHeading(page, m.nav.lists);
+      const listName = '标准装机 Standard';
+      await page.getByPlaceholder(m.lists.name).fill(listName);
+      await page.getByRole('button', { name: m.lists.create, exact: true }).click();
+      await page.getByRole('heading', { level: 2, name: listName }).waitFor();
+      for (let i = 1; i <= listApps.length; i++) {
+        await page.getByRole('button', { name: m.lists.add }).first().click();
+        await page.waitForFunction((n) => document.querySelectorAll('ol.items > li').length === n, i);
+      }
+
+      // Mark the last app, then move it up one: the mark stays with the app.
+      const before = await itemLabels(page);
+      const marked = before[before.length - 1];
+      const row = page.locator('ol.items > li').filter({ has: page.locator('.lbl strong', { hasText: marked }) });
+      const toggle = (pressed) => row.getByRole('button', { name: m.lists.installFirst, exact: true, pressed });
+      await toggle(false).click();
+      await toggle(true).waitFor();
+      await row.getByRole('button', { name: m.lists.moveUp, exact: true }).click();
+      const moved = [...before.slice(0, -2), marked, before[before.length - 2]];
+      await page.waitForFunction((want) => [...document.querySelectorAll('ol.items > li .lbl strong')].map((e) => e.textContent).join('|') === want, moved.join('|'));
+      await toggle(true).waitFor();
+      await page.getByText(m.lists.orderHint).waitFor();
+
+      const saved = async () => {
+        const list = (await api(page, 'LibraryService', 'Lists')).find((l) => l.name === listName);
+        return list.items.sort((a, b) => a.position - b.position).map((i) => `${i.app.label}:${i.priority}`);
+      };
+      const want = moved.map((label) => `${label}:${label === marked ? 1 : 0}`).join(',');
+      let got = '';
+      for (let t = 0; t < 50 && got !== want; t++) {
+        got = (await saved()).join(',');
+        if (got !== want) await page.waitForTimeout(100); // the reorder is saved after the rows move
+      }
+      if (got !== want) throw new Error(`stored items ${got}, want ${want}`);
+
+      await page.reload();
+      await expectHeading(page, m.nav.lists);
+      await page.getByRole('heading', { level: 2, name: listName }).waitFor();
+      await toggle(true).waitFor();
+      const pressed = await page.getByRole('button', { name: m.lists.installFirst, exact: true, pressed: true }).count();
+      if (pressed !== 1) throw new Error(`${pressed} apps marked after the reload, want 1`);
+      if ((await itemLabels(page)).join('|') !== moved.join('|')) throw new Error(`order after the reload: ${await itemLabels(page)}`);
+      await page.screenshot({ path: join(artifacts, `e2e-${lang}-5-lists.png`), fullPage: true });
     });
 
     await step(`[${lang}] no uncaught page errors`, async () => {

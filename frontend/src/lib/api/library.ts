@@ -26,12 +26,17 @@ export interface AddResult {
   duplicate: boolean;
 }
 
+/** An item's priority is the operator's "install first" mark (store.PriorityNormal / PriorityFirst). */
+export const Priority = { Normal: 0, First: 1 } as const;
+
 export interface ListItem {
   id: number;
   appListId: number;
   appId: number;
   app: App;
+  /** The list order (0-based). */
   position: number;
+  /** Priority.First: installed before the others on every phone. */
   priority: number;
 }
 
@@ -61,6 +66,8 @@ export const library = {
   renameList: (id: number, name: string) => invoke<void>('LibraryService', 'RenameList', id, name),
   deleteList: (id: number) => invoke<void>('LibraryService', 'DeleteList', id),
   setListItems: (id: number, appIds: number[]) => invoke<void>('LibraryService', 'SetListItems', id, appIds),
+  setItemFirst: (listId: number, appId: number, first: boolean) =>
+    invoke<void>('LibraryService', 'SetItemFirst', listId, appId, first),
   activateList: (id: number) => invoke<void>('LibraryService', 'ActivateList', id),
   status: () => invoke<LibraryStatus>('LibraryService', 'Status'),
   registerCatalog: (url: string, code: string, name: string) =>
