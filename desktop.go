@@ -37,6 +37,12 @@ func runDesktop(ctx context.Context, args []string) error {
 		return err
 	}
 	defer app.Close() // also closed by OnShutdown; Close is idempotent
+	// The file picker, and a drop that carries no file path, give the page
+	// File objects: their bytes come to POST /api/upload, as on `serve`.
+	bridge, err := web.NewBridge(app.Services.Bindings()...)
+	if err != nil {
+		return err
+	}
 
 	// Ctrl-C / SIGTERM closes the window the way its close button does.
 	windowCtx := make(chan context.Context, 1)
@@ -61,7 +67,7 @@ func runDesktop(ctx context.Context, args []string) error {
 		MinWidth:         1280,
 		MinHeight:        720,
 		BackgroundColour: &options.RGBA{R: 248, G: 250, B: 252, A: 255},
-		AssetServer:      &assetserver.Options{Assets: assets},
+		AssetServer:      &assetserver.Options{Assets: assets, Handler: web.UploadHandler(bridge, app.Log)},
 		OnStartup: func(wctx context.Context) {
 			emit.Start(wctx)
 			windowCtx <- wctx

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,6 +29,27 @@ const (
 // LibraryService.AddFile, and removed; the answer has the shape of /api/call.
 // The octet-stream content type forces a CORS preflight, which is never answered.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+	serveUpload(w, r, s.bridge, s.opts.Log)
+}
+
+// UploadHandler serves POST /api/upload alone, for the desktop window's
+// asset server (Wails hands it every request its assets do not answer): the
+// window's file picker and a drop that carries no file path give the page
+// File objects, whose bytes come here. Anything else is 404.
+func UploadHandler(b *Bridge, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/upload" {
+			http.NotFound(w, r)
+			return
+		}
+		serveUpload(w, r, b, log)
+	})
+}
+
+func serveUpload(w http.ResponseWriter, r *http.Request, bridge *Bridge, log *slog.Logger) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/octet-stream") {
 		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": &CallError{Code: CodeBadRequest, Message: "Content-Type must be application/octet-stream"}})
 		return
@@ -52,14 +74,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arg, _ := json.Marshal(path)
-	result, err := s.bridge.Call(r.Context(), uploadService, uploadMethod, []json.RawMessage{arg})
+	result, err := bridge.Call(r.Context(), uploadService, uploadMethod, []json.RawMessage{arg})
 	if err != nil {
 		ce := FormatError(err).(*CallError)
-		s.opts.Log.Info("upload refused", "file", name, "bytes", n, "code", ce.Code)
+		log.Info("upload refused", "file", name, "bytes", n, "code", ce.Code)
 		writeJSON(w, http.StatusOK, map[string]any{"error": ce})
 		return
 	}
-	s.opts.Log.Info("upload", "file", name, "bytes", n, "took", time.Since(start))
+	log.Info("upload", "file", name, "bytes", n, "took", time.Since(start))
 	writeJSON(w, http.StatusOK, map[string]any{"result": result})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +82,33 @@ func TestUploadHandsFileToLibrary(t *testing.T) {
 	}
 	if status, _ := upload(t, ts.URL, "", "application/octet-stream", data); status != http.StatusBadRequest {
 		t.Fatalf("no name: %d", status)
+	}
+}
+
+// TestDesktopUploadHandler: the desktop window's asset-server handler takes
+// the same uploads and answers nothing else.
+func TestDesktopUploadHandler(t *testing.T) {
+	lib := &LibraryService{}
+	b, err := NewBridge(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(UploadHandler(b, nil))
+	defer ts.Close()
+	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("y"), 1<<20)...)
+	if status, out := upload(t, ts.URL, "picked.apk", "application/octet-stream", data); status != 200 || out.Error != nil ||
+		lib.gotName != "picked.apk" || !bytes.Equal(lib.gotData, data) {
+		t.Fatalf("upload: %d %+v, library got %q (%d bytes)", status, out.Error, lib.gotName, len(lib.gotData))
+	}
+	for _, probe := range []struct{ method, path string }{{"GET", "/api/upload"}, {"POST", "/api/call"}, {"GET", "/secret"}} {
+		req, _ := http.NewRequest(probe.method, ts.URL+probe.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404", probe.method, probe.path, res.StatusCode)
+		}
 	}
 }

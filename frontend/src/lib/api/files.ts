@@ -6,7 +6,10 @@
 // events on the whole window as soon as this module loads, before any page
 // registers its own handlers. The window gives file *paths* through Wails'
 // OnFileDrop; a browser on `serve` gives File objects, whose bytes are
-// streamed to POST /api/upload (never base64 through a call).
+// streamed to POST /api/upload (never base64 through a call). The window's
+// file picker, and a drop that brings no paths (dragged from a browser, say),
+// give File objects too: they go to the same /api/upload, which the window's
+// asset server answers (web.UploadHandler).
 import type { AddResult } from './library';
 import { isDesktop } from './call';
 import { toApiError } from './errors';
@@ -34,6 +37,29 @@ export function hasFiles(e: DragEvent): boolean {
 
 let guarded = false;
 let fallback: ((files: File[]) => void) | null = null;
+/** When the window last delivered dropped paths (OnFileDrop). */
+let lastPathDrop = -Infinity;
+
+/** How long a drop's File objects wait for the same drop's paths in the window. */
+export const pathDropWait = 500;
+
+/**
+ * droppedFiles hands a drop's File objects to cb, unless the window delivers
+ * the same drop as paths (OnFileDrop): in a browser at once; in the window
+ * only if no paths arrived around it, so one drop is never added twice.
+ */
+export function droppedFiles(files: File[], cb: (files: File[]) => void): void {
+  if (!files.length) return;
+  if (!isDesktop()) {
+    cb(files);
+    return;
+  }
+  const at = Date.now();
+  if (at - lastPathDrop < pathDropWait) return;
+  setTimeout(() => {
+    if (lastPathDrop < at - pathDropWait) cb(files);
+  }, pathDropWait);
+}
 
 /** guardDrops stops the webview from opening dropped files; idempotent. */
 export function guardDrops(): void {
@@ -48,12 +74,12 @@ export function guardDrops(): void {
   window.addEventListener('drop', (e) => {
     if (!hasFiles(e)) return;
     e.preventDefault();
-    // In the window the same drop also arrives as paths through OnFileDrop.
-    if (!isHandled(e) && !isDesktop() && fallback && e.dataTransfer) fallback(Array.from(e.dataTransfer.files));
+    const cb = fallback;
+    if (!isHandled(e) && cb && e.dataTransfer) droppedFiles(Array.from(e.dataTransfer.files), cb);
   });
 }
 
-/** onWindowFiles receives files dropped anywhere outside a drop zone (browser mode). */
+/** onWindowFiles receives files dropped anywhere outside a drop zone that did not come as paths. */
 export function onWindowFiles(cb: (files: File[]) => void): () => void {
   fallback = cb;
   return () => {
@@ -65,11 +91,14 @@ export function onWindowFiles(cb: (files: File[]) => void): () => void {
 export function onDesktopDrop(cb: (paths: string[]) => void): () => void {
   const rt = (window as unknown as { runtime?: WailsRuntime }).runtime;
   if (!isDesktop() || typeof rt?.OnFileDrop !== 'function') return () => {};
-  rt.OnFileDrop((_x, _y, paths) => cb(paths), false);
+  rt.OnFileDrop((_x, _y, paths) => {
+    lastPathDrop = Date.now();
+    cb(paths);
+  }, false);
   return () => rt.OnFileDropOff?.();
 }
 
-/** uploadFile streams one file to the station (browser mode) and adds it to the library. */
+/** uploadFile streams one file to the station and adds it to the library. */
 export async function uploadFile(file: File): Promise<AddResult> {
   let res: Response;
   try {

@@ -9,4 +9,4 @@ export type { PhoneStatus, Progress, SessionEnd, PlanView, Hint, InstallSession,
 export { library, appIcon, type App, type AddResult, type AppList, type ListItem, type LibraryStatus } from './library';
 export { reports, deliver } from './reports';
 export type { HistoryFilter, HistoryPage, Receipt, ReceiptApp, Summary, SummaryRow, SummaryGroup, Export } from './reports';
-export { guardDrops, onDesktopDrop, onWindowFiles, uploadFile, markHandled, hasFiles } from './files';
+export { guardDrops, onDesktopDrop, onWindowFiles, uploadFile, markHandled, hasFiles, droppedFiles } from './files';

@@ -1,7 +1,7 @@
-// APKs arriving in the library: by path (Wails drop), by file (browser drop,
-// file picker). Each file gets its own line with its own outcome; one bad
+// APKs arriving in the library: by path (a drop in the window), by file
+// (a browser drop, the file picker, a drop without paths: uploaded). Each file gets its own line with its own outcome; one bad
 // file never stops the others.
-import { library, uploadFile, handleError, toApiError, isDesktop, onDesktopDrop, onWindowFiles, type App, type AddResult } from '$lib/api';
+import { library, uploadFile, handleError, toApiError, onDesktopDrop, onWindowFiles, type App, type AddResult } from '$lib/api';
 import { nav } from './nav.svelte';
 
 export type DropState = 'checking' | 'added' | 'duplicate' | 'error';
@@ -32,7 +32,7 @@ export class DropsStore {
     await this.#run(
       files.map((f) => ({
         name: f.name,
-        add: () => (isDesktop() ? Promise.reject({ code: 'invalid', message: f.name }) : uploadFile(f)),
+        add: () => uploadFile(f),
       })),
     );
   }
