@@ -47,6 +47,7 @@ type Server struct {
 	bridge *Bridge
 	index  []byte
 	files  http.Handler
+	up     *uploader
 	mux    *http.ServeMux
 }
 
@@ -70,11 +71,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: frontend has no index.html (run `make frontend`): %w", err)
 	}
-	s := &Server{opts: opts, bridge: b, index: injectShim(index), files: http.FileServerFS(opts.Assets)}
+	s := &Server{opts: opts, bridge: b, index: injectShim(index), files: http.FileServerFS(opts.Assets), up: newUploader(b, opts.Log)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/call", s.handleCall)
 	mux.HandleFunc("GET /api/events", s.handleEvents)
-	mux.HandleFunc("POST /api/upload", s.handleUpload) // upload.go
+	mux.Handle("POST /api/upload", s.up) // upload.go
 	mux.HandleFunc("GET /api/shim.js", s.handleShim)
 	mux.HandleFunc("GET /", s.handleStatic)
 	s.mux = mux

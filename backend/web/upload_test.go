@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,5 +111,82 @@ func TestDesktopUploadHandler(t *testing.T) {
 		if res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s %s: %d, want 404", probe.method, probe.path, res.StatusCode)
 		}
+	}
+}
+
+// chunkUp sends one piece of a chunked upload.
+func chunkUp(t *testing.T, url, id, name string, offset, total int, piece []byte) (int, map[string]json.RawMessage) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/api/upload", bytes.NewReader(piece))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-File-Name", name)
+	req.Header.Set("X-Upload-Id", id)
+	req.Header.Set("X-Offset", strconv.Itoa(offset))
+	req.Header.Set("X-Total", strconv.Itoa(total))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := map[string]json.RawMessage{}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, out
+}
+
+// TestChunkedUpload: the desktop window sends a file in pieces; the last
+// piece hands the whole file to the library. Pieces out of order, a file
+// larger than announced and junk ids are refused, and nothing is added.
+func TestChunkedUpload(t *testing.T) {
+	lib := &LibraryService{}
+	b, err := NewBridge(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(UploadHandler(b, nil))
+	defer ts.Close()
+	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("z"), 2_500_000)...)
+	const piece = 1 << 20
+	for off := 0; off < len(data); off += piece {
+		end := min(off+piece, len(data))
+		status, out := chunkUp(t, ts.URL, "0123456789abcdef", "big.apk", off, len(data), data[off:end])
+		if status != 200 || out["error"] != nil {
+			t.Fatalf("piece at %d: %d %s", off, status, out["error"])
+		}
+		if end < len(data) {
+			if lib.gotName != "" || string(out["received"]) != strconv.Itoa(end) {
+				t.Fatalf("after piece at %d: received %s, library got %q", off, out["received"], lib.gotName)
+			}
+		} else if out["result"] == nil {
+			t.Fatalf("last piece: no result: %v", out)
+		}
+	}
+	if lib.gotName != "big.apk" || !bytes.Equal(lib.gotData, data) {
+		t.Fatalf("library got %q, %d of %d bytes", lib.gotName, len(lib.gotData), len(data))
+	}
+	if _, err := os.Stat(lib.gotPath); !os.IsNotExist(err) {
+		t.Fatalf("temporary upload left behind: %v", err)
+	}
+
+	lib.gotName = ""
+	// A piece that skips ahead.
+	chunkUp(t, ts.URL, "skipping-ahead", "s.apk", 0, 30, make([]byte, 10))
+	if status, out := chunkUp(t, ts.URL, "skipping-ahead", "s.apk", 20, 30, make([]byte, 10)); status != http.StatusConflict || out["error"] == nil {
+		t.Fatalf("piece out of order: %d %v", status, out)
+	}
+	// More bytes than announced.
+	if status, out := chunkUp(t, ts.URL, "too-long-file", "l.apk", 0, 5, make([]byte, 10)); status != http.StatusBadRequest || out["error"] == nil {
+		t.Fatalf("longer than announced: %d %v", status, out)
+	}
+	// A piece for an upload that never began.
+	if status, _ := chunkUp(t, ts.URL, "never-began", "n.apk", 10, 20, make([]byte, 10)); status != http.StatusConflict {
+		t.Fatalf("piece without a start: %d", status)
+	}
+	if status, _ := chunkUp(t, ts.URL, "../../etc", "x.apk", 0, 1, []byte("x")); status != http.StatusBadRequest {
+		t.Fatalf("junk upload id: %d", status)
+	}
+	if lib.gotName != "" {
+		t.Fatalf("a refused upload reached the library: %q", lib.gotName)
 	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of the real desktop window (Wails + WebKitGTK) under Xvfb with
-# 8 virtual phones: the board, a failed phone's drawer, the library, a
+# 8 virtual phones: the board, a failed phone's drawer, the library (and a
+# file added with its file picker), a
 # receipt, the "saved" note of a PDF export and window.print()'s GTK dialog.
 # The station is prepared through `serve` (setup, 4 APKs, an active list),
 # then the window signs in and auto mode installs on every phone.
@@ -59,6 +60,12 @@ shot desktop-drawer.png
 xdotool key Escape; sleep 0.5
 click 345 349                   # Library
 shot desktop-library.png
+# The file picker: GTK's chooser gives the page a File, which goes to the
+# window's asset server in ArrayBuffer pieces (a Blob body crashes WebKitGTK).
+click 1530 380 2                # Choose files…
+xdotool key ctrl+l; sleep 0.5; xdotool type "$W/apks/com.ss.android.ugc.aweme.apk"; sleep 1; xdotool key Return; sleep 4
+shot desktop-library-picked.png
+grep -q 'msg=upload file=com.ss.android.ugc.aweme.apk' "$W/desktop.log" || { echo "desktop-shots: the picked file was not uploaded"; tail -40 "$W/desktop.log"; exit 1; }
 click 345 284                   # Hub
 click 667 536 2                 # first card
 click 1455 329 2.5              # Print receipt

@@ -1,5 +1,5 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
-import { droppedFiles, onDesktopDrop, pathDropWait } from '$lib/api/files';
+import { droppedFiles, onDesktopDrop, pathDropWait, uploadFile, uploadPiece } from '$lib/api/files';
 
 // In the Wails window one drop can arrive twice: as File objects (HTML5) and
 // as paths (OnFileDrop). Paths win; File objects go on only when no paths came.
@@ -68,5 +68,37 @@ describe('droppedFiles', () => {
     expect(got).toEqual([]);
     vi.advanceTimersByTime(2);
     expect(got.map((f) => f.map((x) => x.name))).toEqual([['from-browser.apk']]);
+  });
+});
+
+describe('uploadFile', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('sends the file in 1 MiB pieces, each an ArrayBuffer (never the File: WebKitGTK crashes on Blob bodies)', async () => {
+    const size = 2 * uploadPiece + 12345;
+    const file = new File([new Uint8Array(size).fill(7)], '微信 v8.apk');
+    const calls: { headers: Record<string, string>; body: unknown }[] = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_url: string, init: RequestInit) => {
+        const headers = init.headers as Record<string, string>;
+        calls.push({ headers, body: init.body });
+        const end = Number(headers['X-Offset']) + (init.body as ArrayBuffer).byteLength;
+        const answer = end === size ? { result: { duplicate: false, app: { id: 3, package: 'com.tencent.mm' } } } : { received: end };
+        return new Response(JSON.stringify(answer));
+      }),
+    );
+    const res = await uploadFile(file);
+    expect(res.app.package).toBe('com.tencent.mm');
+    expect(calls.map((c) => c.headers['X-Offset'])).toEqual(['0', String(uploadPiece), String(2 * uploadPiece)]);
+    expect(calls.every((c) => c.body instanceof ArrayBuffer)).toBe(true);
+    expect(new Set(calls.map((c) => c.headers['X-Upload-Id'])).size).toBe(1);
+    expect(calls[0].headers['X-Total']).toBe(String(size));
+    expect(decodeURIComponent(calls[0].headers['X-File-Name'])).toBe('微信 v8.apk');
+  });
+
+  it('stops with a clear error when the station answers a piece with an error', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ error: { code: 'bad_request', message: 'a piece at byte 5, expected byte 0' } }))));
+    await expect(uploadFile(new File(['PK'], 'a.apk'))).rejects.toMatchObject({ message: expect.stringContaining('expected byte 0') });
   });
 });

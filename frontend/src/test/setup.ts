@@ -24,3 +24,16 @@ beforeEach(() => {
 });
 
 afterEach(() => cleanup());
+
+// jsdom's Blob has no arrayBuffer() (every browser and WebKitGTK have it):
+// read it the way jsdom can, so uploads run as in the browser.
+if (typeof Blob !== 'undefined' && !Blob.prototype.arrayBuffer) {
+  Blob.prototype.arrayBuffer = function (this: Blob): Promise<ArrayBuffer> {
+    return new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result as ArrayBuffer);
+      r.onerror = () => reject(r.error);
+      r.readAsArrayBuffer(this);
+    });
+  };
+}

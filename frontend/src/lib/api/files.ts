@@ -5,11 +5,11 @@
 // the app and re-fires OnDomReady (wails#3563). guardDrops cancels both
 // events on the whole window as soon as this module loads, before any page
 // registers its own handlers. The window gives file *paths* through Wails'
-// OnFileDrop; a browser on `serve` gives File objects, whose bytes are
-// streamed to POST /api/upload (never base64 through a call). The window's
-// file picker, and a drop that brings no paths (dragged from a browser, say),
-// give File objects too: they go to the same /api/upload, which the window's
-// asset server answers (web.UploadHandler).
+// OnFileDrop; a browser on `serve` gives File objects, whose bytes go to
+// POST /api/upload in 1 MiB pieces (never base64 through a call). The
+// window's file picker, and a drop that brings no paths (dragged from a
+// browser, say), give File objects too: they go to the same /api/upload,
+// which the window's asset server answers (web.UploadHandler).
 import type { AddResult } from './library';
 import { isDesktop } from './call';
 import { toApiError } from './errors';
@@ -98,27 +98,57 @@ export function onDesktopDrop(cb: (paths: string[]) => void): () => void {
   return () => rt.OnFileDropOff?.();
 }
 
-/** uploadFile streams one file to the station and adds it to the library. */
+/** uploadPiece is the size of one request of an upload. */
+export const uploadPiece = 1 << 20;
+
+/**
+ * uploadFile sends one file to the station in pieces and adds it to the
+ * library. Each piece goes as an ArrayBuffer, never as the File itself: in
+ * the Wails window on Linux, WebKitGTK crashes the app when a request body
+ * is backed by a Blob or File (wails#5845, #6068).
+ */
 export async function uploadFile(file: File): Promise<AddResult> {
-  let res: Response;
-  try {
-    res = await fetch('/api/upload', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/octet-stream', 'X-File-Name': encodeURIComponent(file.name) },
-      body: file,
-    });
-  } catch (err) {
-    throw { code: 'network', message: String((err as Error)?.message ?? err) };
+  const id = uploadId();
+  let offset = 0;
+  for (;;) {
+    const end = Math.min(offset + uploadPiece, file.size);
+    const piece = await file.slice(offset, end).arrayBuffer();
+    let res: Response;
+    try {
+      res = await fetch('/api/upload', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'X-File-Name': encodeURIComponent(file.name),
+          'X-Upload-Id': id,
+          'X-Offset': String(offset),
+          'X-Total': String(file.size),
+        },
+        body: piece,
+      });
+    } catch (err) {
+      throw { code: 'network', message: String((err as Error)?.message ?? err) };
+    }
+    let body: { result?: AddResult; error?: unknown; received?: number };
+    try {
+      body = await res.json();
+    } catch {
+      throw { code: 'network', message: `HTTP ${res.status} ${res.statusText}` };
+    }
+    if (body.error) throw toApiError(body.error);
+    if (body.result) return body.result;
+    if (body.received !== end || end >= file.size) {
+      throw { code: 'network', message: `upload of ${file.name} stopped at byte ${body.received ?? offset} of ${file.size}` };
+    }
+    offset = end;
   }
-  let body: { result?: AddResult; error?: unknown };
-  try {
-    body = await res.json();
-  } catch {
-    throw { code: 'network', message: `HTTP ${res.status} ${res.statusText}` };
-  }
-  if (body.error) throw toApiError(body.error);
-  return body.result as AddResult;
+}
+
+function uploadId(): string {
+  const c = globalThis.crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return `u${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
 }
 
 guardDrops();
