@@ -302,6 +302,21 @@ func (e *Engine) SetAuto(auto bool) {
 	}
 }
 
+// SetPipelineOrder switches the fastest install order within a priority on
+// or off (off: list order); sessions that start later use it.
+func (e *Engine) SetPipelineOrder(on bool) {
+	e.mu.Lock()
+	e.cfg.Plan.PipelineOrder = on
+	e.mu.Unlock()
+}
+
+// planOptions is the planner's options for a session starting now.
+func (e *Engine) planOptions() PlanOptions {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg.Plan
+}
+
 // Auto reports the mode.
 func (e *Engine) Auto() bool {
 	e.mu.Lock()
@@ -454,7 +469,7 @@ func (e *Engine) PlanFor(ctx context.Context, serial string) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("install: read the list: %w", err)
 	}
-	return MakePlan(list.Apps, facts, e.cfg.Plan), nil
+	return MakePlan(list.Apps, facts, e.planOptions()), nil
 }
 
 func transportName(t Transport) string {

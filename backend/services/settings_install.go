@@ -8,13 +8,17 @@ import (
 	"preloadstation/backend/store"
 )
 
-// InstallCaps are the engine's bandwidth and concurrency caps, as the
-// Settings page edits them. The engine reads them when it starts
-// (install.LoadConfig), so a change applies from the next start.
+// InstallCaps are the engine's bandwidth and concurrency caps and its
+// install order, as the Settings page edits them. The engine reads the caps
+// when it starts (install.LoadConfig), so a change of a cap applies from the
+// next start; the order applies from the next phone's session.
 type InstallCaps struct {
 	HubConcurrency int     `json:"hubConcurrency"` // transfers at once per hub; 0 = no cap
 	HubRateMBps    float64 `json:"hubRateMBps"`    // per hub; 0 = no cap
 	PhoneRateMBps  float64 `json:"phoneRateMBps"`  // per phone; 0 = no cap
+	// FastestOrder: within one priority, the engine picks the fastest
+	// order (install.pipelineOrder); off, list order.
+	FastestOrder bool `json:"fastestOrder"`
 }
 
 // InstallCaps returns the saved caps.
@@ -34,6 +38,9 @@ func (s *SettingsService) InstallCaps() (*InstallCaps, error) {
 	c.HubConcurrency = int(get(install.SettingHubConcurrency, 0))
 	c.HubRateMBps = get(install.SettingHubRateMBps, 0)
 	c.PhoneRateMBps = get(install.SettingPhoneRateMBps, 0)
+	if err == nil {
+		c.FastestOrder, err = store.GetSetting(ctx, s.deps.Store, install.SettingPipelineOrder, true)
+	}
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -61,6 +68,12 @@ func (s *SettingsService) SetInstallCaps(c InstallCaps) error {
 		if err := store.SetSetting(ctx, s.deps.Store, kv.key, kv.v); err != nil {
 			return wrap(err)
 		}
+	}
+	if err := store.SetSetting(ctx, s.deps.Store, install.SettingPipelineOrder, c.FastestOrder); err != nil {
+		return wrap(err)
+	}
+	if s.deps.Engine != nil {
+		s.deps.Engine.SetPipelineOrder(c.FastestOrder)
 	}
 	s.deps.Emit.Emit(events.SettingsChanged, SettingEvent{Key: "install.caps", Value: c})
 	return nil

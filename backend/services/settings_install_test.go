@@ -18,7 +18,10 @@ func TestInstallCapsRoundTripToEngineConfig(t *testing.T) {
 	if err := s.Settings.SetInstallCaps(InstallCaps{HubConcurrency: -1}); code(err) != CodeInvalid {
 		t.Fatalf("negative: %v", err)
 	}
-	want := InstallCaps{HubConcurrency: 3, HubRateMBps: 35, PhoneRateMBps: 20.5}
+	if got, err := s.Settings.InstallCaps(); err != nil || !got.FastestOrder {
+		t.Fatalf("default caps %+v %v: the fastest order is on by default", got, err)
+	}
+	want := InstallCaps{HubConcurrency: 3, HubRateMBps: 35, PhoneRateMBps: 20.5, FastestOrder: false}
 	if err := s.Settings.SetInstallCaps(want); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +31,7 @@ func TestInstallCapsRoundTripToEngineConfig(t *testing.T) {
 	}
 	// The engine reads the same keys at start.
 	cfg, err := install.LoadConfig(context.Background(), s.Auth.deps.Store, "Shop")
-	if err != nil || cfg.HubConcurrency != 3 || cfg.HubRate != 35e6 || cfg.PhoneRate != 20.5e6 {
+	if err != nil || cfg.HubConcurrency != 3 || cfg.HubRate != 35e6 || cfg.PhoneRate != 20.5e6 || cfg.Plan.PipelineOrder {
 		t.Fatalf("engine config %+v %v", cfg, err)
 	}
 }

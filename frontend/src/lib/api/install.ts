@@ -120,9 +120,11 @@ export interface InstallCaps {
   hubConcurrency: number;
   hubRateMBps: number;
   phoneRateMBps: number;
+  /** Within one priority the engine picks the fastest order; off: list order. */
+  fastestOrder: boolean;
 }
 
-/** The engine's caps (saved settings; the engine applies them at its next start). */
+/** The engine's caps and order (saved settings; caps apply at the engine's next start, the order to the next phone). */
 export const caps = {
   get: () => invoke<InstallCaps>('SettingsService', 'InstallCaps'),
   set: (c: InstallCaps) => invoke<void>('SettingsService', 'SetInstallCaps', c),
