@@ -34,21 +34,31 @@ func (l *LibraryService) AddFile(path string) (map[string]any, error) {
 
 func upload(t *testing.T, url, name, ctype string, body []byte) (int, callResp) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+"/api/upload", bytes.NewReader(body))
-	req.Header.Set("Content-Type", ctype)
+	h := map[string]string{"Content-Type": ctype}
 	if name != "" {
-		req.Header.Set("X-File-Name", name)
+		h["X-File-Name"] = name
+	}
+	var out callResp
+	return postUpload(t, url, h, body, &out), out
+}
+
+// postUpload posts body to /api/upload with headers h and decodes the
+// answer into out.
+func postUpload(t *testing.T, url string, h map[string]string, body []byte, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/api/upload", bytes.NewReader(body))
+	for k, v := range h {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var out callResp
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		t.Fatal(err)
 	}
-	return res.StatusCode, out
+	return res.StatusCode
 }
 
 func TestUploadHandsFileToLibrary(t *testing.T) {
@@ -117,22 +127,10 @@ func TestDesktopUploadHandler(t *testing.T) {
 // chunkUp sends one piece of a chunked upload.
 func chunkUp(t *testing.T, url, id, name string, offset, total int, piece []byte) (int, map[string]json.RawMessage) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url+"/api/upload", bytes.NewReader(piece))
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("X-File-Name", name)
-	req.Header.Set("X-Upload-Id", id)
-	req.Header.Set("X-Offset", strconv.Itoa(offset))
-	req.Header.Set("X-Total", strconv.Itoa(total))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	out := map[string]json.RawMessage{}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, out
+	status := postUpload(t, url, map[string]string{"Content-Type": "application/octet-stream", "X-File-Name": name,
+		"X-Upload-Id": id, "X-Offset": strconv.Itoa(offset), "X-Total": strconv.Itoa(total)}, piece, &out)
+	return status, out
 }
 
 // TestChunkedUpload: the desktop window sends a file in pieces; the last
