@@ -3,18 +3,16 @@ package install_test
 // The harness runs the install engine as a station does, against virtual
 // phones behind a real adb server: discovery (adb track + poll), facts with
 // backend/device, APKs from the library cache, records in SQLite. The
-// virtual phones run in-process for tests, or in a child process (this test
-// binary re-executed) for benchmarks, so the station's RSS and CPU are its own.
+// virtual phones run in-process, or in a child process (this test binary
+// re-executed, backend/internal/simchild) so the station's goroutines, RSS
+// and CPU are its own.
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,15 +25,14 @@ import (
 	"preloadstation/backend/device"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/internal/simchild"
 	"preloadstation/backend/library"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/store"
 )
 
 func TestMain(m *testing.M) {
-	if cfg := os.Getenv("PRELOAD_SIMCHILD"); cfg != "" {
-		os.Exit(simChild(cfg))
-	}
+	simchild.Main()
 	if cfg := os.Getenv("PRELOAD_STATIONCHILD"); cfg != "" {
 		os.Exit(stationChild(cfg))
 	}
@@ -85,12 +82,7 @@ func buildApps(t testing.TB, prefix string, sizes []int) appSet {
 }
 
 func inspectForSim(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	info, err := apk.InspectReader(r, size)
-	if err != nil {
-		return sim.APKFacts{}, err
-	}
-	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
-		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
+	return simchild.InspectAPK(r, size)
 }
 
 // ---- virtual phones ----
@@ -107,12 +99,7 @@ type phones interface {
 	Close()
 }
 
-type simConfig struct {
-	Phones  int    `json:"phones"`
-	Hubs    int    `json:"hubs"`
-	Profile string `json:"profile"`
-	ADB     string `json:"adb"`
-}
+type simConfig = simchild.Config
 
 type inProcPhones struct{ s *sim.Sim }
 
@@ -144,164 +131,27 @@ func (p *inProcPhones) Replug(i int)                        { _ = p.s.Phones()[i
 func (p *inProcPhones) Hang(i int, on bool)                 { p.s.Phones()[i].Hang(on) }
 func (p *inProcPhones) FailInstall(i int, pkg, code string) { p.s.Phones()[i].FailInstall(pkg, code) }
 func (p *inProcPhones) Close()                              { _ = p.s.Close() }
-func (p *inProcPhones) Packages(i int) map[string]int64 {
-	out := map[string]int64{}
-	for _, pk := range p.s.Phones()[i].Packages() {
-		if !pk.System {
-			out[pk.Name] = pk.VersionCode
-		}
-	}
-	return out
-}
+func (p *inProcPhones) Packages(i int) map[string]int64     { return simchild.ThirdParty(p.s.Phones()[i]) }
 
-// simChild runs phones for a parent process: it prints one JSON line
-// {"serials":[...],"hubs":[...]} once attached, then obeys one command per
-// stdin line ("unplug 3", "replug 3", "hang 3 1", "fail 3 pkg CODE",
-// "pkgs 3" -> one JSON line), and closes the phones on "quit" or EOF.
-func simChild(cfgJSON string) int {
-	var cfg simConfig
-	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	s, err := sim.New(sim.Options{Phones: cfg.Phones, Hubs: cfg.Hubs, Profile: cfg.Profile, USB: sim.DefaultUSB(),
-		ADBServer: cfg.ADB, InspectAPK: inspectForSim})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer s.Close()
-	p := &inProcPhones{s: s}
-	plugged := time.Now()
-	if err := s.Start(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var hubs []int
-	for i := range s.Phones() {
-		hubs = append(hubs, p.Hub(i))
-	}
-	out := json.NewEncoder(os.Stdout)
-	_ = out.Encode(map[string]any{"serials": p.Serials(), "hubs": hubs, "plugged": plugged.UnixNano()})
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		i := 0
-		if len(f) > 1 {
-			i, _ = strconv.Atoi(f[1])
-		}
-		switch f[0] {
-		case "quit":
-			return 0
-		case "unplug":
-			p.Unplug(i)
-		case "replug":
-			p.Replug(i)
-		case "hang":
-			p.Hang(i, len(f) > 2 && f[2] == "1")
-		case "fail":
-			p.FailInstall(i, f[2], f[3])
-		case "pkgs":
-			_ = out.Encode(p.Packages(i))
-			continue
-		}
-		_ = out.Encode("ok")
-	}
-	return 0
-}
-
+// childPhones are virtual phones in a child process (simchild.Phones);
+// plugged is when they were about to attach to the adb server.
 type childPhones struct {
-	cmd     *exec.Cmd
-	in      io.WriteCloser
-	out     *bufio.Reader
-	mu      sync.Mutex
-	serials []string
-	hubs    []int
+	*simchild.Phones
 	plugged time.Time
 }
 
 func startChildPhones(t testing.TB, cfg simConfig) *childPhones {
 	t.Helper()
-	return startChildPhonesAs(t, "PRELOAD_SIMCHILD", cfg)
+	return startChildPhonesAs(t, simchild.Env, cfg)
 }
 
 // startChildPhonesAs runs the virtual phones in a child copy of this test
-// binary; env names which child main (plain phones, or phones running the
-// pushed agent) the child runs.
+// binary; env names which child main (simchild's plain phones, or phones
+// running the pushed agent) the child runs.
 func startChildPhonesAs(t testing.TB, env string, cfg simConfig) *childPhones {
 	t.Helper()
-	b, _ := json.Marshal(cfg)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env+"="+string(b))
-	cmd.Stderr = os.Stderr
-	in, _ := cmd.StdinPipe()
-	outp, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &childPhones{cmd: cmd, in: in, out: bufio.NewReaderSize(outp, 1<<20)}
-	var hello struct {
-		Serials []string `json:"serials"`
-		Hubs    []int    `json:"hubs"`
-		Plugged int64    `json:"plugged"`
-	}
-	line, err := c.out.ReadBytes('\n')
-	if err != nil || json.Unmarshal(line, &hello) != nil {
-		t.Fatalf("virtual phones child (%s): %v %q", env, err, line)
-	}
-	c.serials, c.hubs, c.plugged = hello.Serials, hello.Hubs, time.Unix(0, hello.Plugged)
-	t.Cleanup(c.Close)
-	return c
-}
-
-func (c *childPhones) call(cmd string, v any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fmt.Fprintln(c.in, cmd)
-	line, err := c.out.ReadBytes('\n')
-	if err == nil && v != nil {
-		_ = json.Unmarshal(line, v)
-	}
-}
-
-func (c *childPhones) Serials() []string { return c.serials }
-func (c *childPhones) Hub(i int) int     { return c.hubs[i] }
-func (c *childPhones) Unplug(i int)      { c.call(fmt.Sprintf("unplug %d", i), nil) }
-func (c *childPhones) Replug(i int)      { c.call(fmt.Sprintf("replug %d", i), nil) }
-func (c *childPhones) Hang(i int, on bool) {
-	v := 0
-	if on {
-		v = 1
-	}
-	c.call(fmt.Sprintf("hang %d %d", i, v), nil)
-}
-func (c *childPhones) FailInstall(i int, pkg, code string) {
-	c.call(fmt.Sprintf("fail %d %s %s", i, pkg, code), nil)
-}
-func (c *childPhones) Packages(i int) map[string]int64 {
-	m := map[string]int64{}
-	c.call(fmt.Sprintf("pkgs %d", i), &m)
-	return m
-}
-func (c *childPhones) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.in != nil {
-		fmt.Fprintln(c.in, "quit")
-		c.in.Close()
-		c.in = nil
-		done := make(chan struct{})
-		go func() { _ = c.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-done
-		}
-	}
+	p := simchild.StartAs(t, env, cfg)
+	return &childPhones{Phones: p, plugged: p.Plugged()}
 }
 
 // ---- the station: discovery + engine ----
