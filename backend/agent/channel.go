@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"preloadstation/backend/agent/wire"
@@ -171,7 +172,25 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 		bp := chunkPool.Get().(*[]byte)
 		defer chunkPool.Put(bp)
 		buf := *bp
+		// A write the phone does not take (a hung phone) blocks in the
+		// conn: once ctx ends, give it writeGrace, then close the channel so
+		// the install ends now and not at the heartbeat timeout. The
+		// agent manager opens a new channel.
+		var writing atomic.Int64 // the write in progress (count), 0 when none
+		stop := context.AfterFunc(ctx, func() {
+			w := writing.Load()
+			if w == 0 {
+				return
+			}
+			time.AfterFunc(writeGrace, func() {
+				if writing.Load() == w {
+					c.s.Close()
+				}
+			})
+		})
+		defer stop()
 		var sent int64
+		var writes int64
 		for sent < req.Size {
 			if err := ctx.Err(); err != nil {
 				c.s.Notify(wire.TypeAbort, nil)
@@ -179,7 +198,14 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 			}
 			n, err := io.ReadFull(r, buf[:min(int64(len(buf)), req.Size-sent)])
 			if n > 0 {
-				if werr := c.s.WriteData(buf[:n]); werr != nil {
+				writes++
+				writing.Store(writes)
+				werr := c.s.WriteData(buf[:n])
+				writing.Store(0)
+				if werr != nil {
+					if ctx.Err() != nil {
+						return fmt.Errorf("stream apk: the phone took no bytes after the install was stopped: %w", context.Cause(ctx))
+					}
 					return fmt.Errorf("stream apk: %w", werr)
 				}
 				sent += int64(n)
@@ -193,6 +219,10 @@ func (c *Channel) Install(ctx context.Context, req wire.InstallRequest, r io.Rea
 	})
 	return res, err
 }
+
+// writeGrace is how long a blocked stream write may go on after its install
+// was stopped before the channel is closed under it.
+const writeGrace = time.Second
 
 // chunkPool holds the APK stream buffers: only the streams copying right
 // now hold one (at most one per phone), not every channel.

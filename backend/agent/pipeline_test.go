@@ -145,3 +145,64 @@ func TestProgressRouting(t *testing.T) {
 		t.Fatalf("routed %v, want [[40 100] [20 50]]", got)
 	}
 }
+
+// TestAgentInstallStoppedOnHungPhone: a phone that hangs mid-stream takes no
+// more bytes, so the stream's write blocks. Stopping the install (the
+// engine's stall watchdog, or the operator) must end it about writeGrace
+// later, not when the channel's heartbeat times out (60 s here).
+func TestAgentInstallStoppedOnHungPhone(t *testing.T) {
+	if err := apktest.Available(); err != nil {
+		t.Skip(err)
+	}
+	r := newRig(t, rigOpts{phones: 1, mopts: Options{Heartbeat: 20 * time.Second, Timeout: 60 * time.Second}})
+	ph := r.sim.Phones()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if ch, err := r.m.WaitReady(ctx, ph.Serial()); err != nil || ch == nil {
+		t.Fatalf("no channel: %v", err)
+	}
+	f, err := os.Open(apktest.Build(t, t.TempDir(), apktest.Spec{Package: "com.preload.hang", VersionCode: 1, PayloadBytes: 48 << 20}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	ictx, stopInstall := context.WithCancel(ctx)
+	defer stopInstall()
+	var hungOnce sync.Once
+	hung := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.m.Install(ictx, ph.Serial(), wire.InstallRequest{Name: "hang", Package: "com.preload.hang", Size: fi.Size()}, f,
+			func(n int64) {
+				if n > 1<<20 {
+					hungOnce.Do(func() { ph.Hang(true); close(hung) })
+				}
+			})
+		done <- err
+	}()
+	select {
+	case <-hung:
+	case err := <-done:
+		t.Fatalf("the install ended before the phone hung: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no progress")
+	}
+	defer ph.Hang(false)
+	time.Sleep(2 * time.Second) // the host's buffers fill; the write blocks
+	stopped := time.Now()
+	stopInstall()
+	select {
+	case err := <-done:
+		took := time.Since(stopped)
+		t.Logf("stopped install returned after %v: %v", took.Round(time.Millisecond), err)
+		if err == nil {
+			t.Fatal("an install to a hung phone succeeded")
+		}
+		if took > 15*time.Second {
+			t.Errorf("the install ended %v after it was stopped, want about %v", took, writeGrace)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("the stopped install is still blocked 45 s later")
+	}
+}

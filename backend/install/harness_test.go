@@ -299,10 +299,7 @@ func (s *station) attach(ctx context.Context, serial string) {
 	s.mu.Unlock()
 	s.eng.PhoneReady(install.Phone{Serial: serial, SlotPath: "serial:" + serial, Facts: toFacts(serial, f), FactsAt: f.ReadAt,
 		Transport: install.ExecTransport{Dev: dev, SDK: f.SDK}, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
-		Ping: func(ctx context.Context) error {
-			_, err := dev.Shell(ctx, "echo ok")
-			return err
-		},
+		Ping: install.ShellPing(dev),
 		Refresh: func(ctx context.Context) (install.Facts, error) {
 			f, err := device.ReadFacts(ctx, dev, 10*time.Second)
 			return toFacts(serial, f), err

@@ -68,6 +68,15 @@ func (t ExecTransport) Install(ctx context.Context, apk io.Reader, size int64) (
 	return string(res.Stdout) + string(res.Stderr), nil
 }
 
+// ShellPing is a Phone.Ping over plain adb: a shell `echo` the phone must
+// answer (a hung phone does not, a slow commit does).
+func ShellPing(dev *adb.Device) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := dev.Shell(ctx, "echo ok")
+		return err
+	}
+}
+
 // ADBVerifier reads installed versions with the package manager.
 type ADBVerifier struct {
 	Dev interface {

@@ -378,7 +378,7 @@ func (c *coordinator) prepare(st *stay, p device.Phone, prev chan struct{}) {
 		tr = agentTransport{agents: c.s.agents, serial: p.Serial, exec: exec}
 	}
 	ip := install.Phone{Serial: p.Serial, SlotPath: p.Slot.Path, SlotLabel: slotName(p.Slot), Hub: p.Slot.Hub,
-		Facts: f, Transport: tr, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK},
+		Facts: f, Transport: tr, Verifier: install.ADBVerifier{Dev: dev, SDK: f.SDK}, Ping: install.ShellPing(dev),
 		Refresh: func(ctx context.Context) (install.Facts, error) {
 			df, err := c.s.devices.RefreshFacts(ctx, p.Serial)
 			return installFacts(p.Serial, df), err
