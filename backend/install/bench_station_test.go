@@ -10,11 +10,9 @@ package install_test
 // as the APKs.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -29,9 +27,7 @@ import (
 	"gorm.io/gorm"
 
 	"preloadstation/backend/install"
-	phonepkg "preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
 	stationpkg "preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -43,67 +39,12 @@ const fullClockDoc = "Row (d) is the real station (`backend/station`: adb server
 	"Its clock is (c)'s: it starts when the engine holds every phone as ready (facts read and the agent channel up, or given up on) and auto mode goes on, and stops at the last session's end; the time from the phones attaching to that point (facts, agent push and start, channel) is given in its note as \"setup\" and is not in the makespan. " +
 	"Its plug-to-first-byte is from the virtual phone attaching to the adb server to the engine handing the first APK byte to the phone's transport (the agent channel when it is up), with the station already running in auto mode: facts, agent push and channel are inside it. RSS and CPU are the station process's, over the makespan.\n\n"
 
-// init runs the agent-capable virtual phones when this test binary is
-// re-executed as their child process (before TestMain, which runs the plain
-// sim child without an agent).
-func init() {
-	if cfg := os.Getenv("PRELOAD_SIMCHILD_AGENT"); cfg != "" {
-		os.Exit(simAgentChild(cfg))
-	}
-}
-
-func runAgentInSim(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-	return phonepkg.MainLog(ctx, osys, args, out)
-}
-
-// simAgentChild is simChild with the phone agent runnable on the phones.
-func simAgentChild(cfgJSON string) int {
-	var cfg simConfig
-	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	s, err := sim.New(sim.Options{Phones: cfg.Phones, Hubs: cfg.Hubs, Profile: cfg.Profile, USB: sim.DefaultUSB(),
-		ADBServer: cfg.ADB, InspectAPK: inspectForSim, RunAgentLog: runAgentInSim})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer s.Close()
-	p := &inProcPhones{s: s}
-	plugged := time.Now()
-	if err := s.Start(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var hubs []int
-	for i := range s.Phones() {
-		hubs = append(hubs, p.Hub(i))
-	}
-	out := json.NewEncoder(os.Stdout)
-	_ = out.Encode(map[string]any{"serials": p.Serials(), "hubs": hubs, "plugged": plugged.UnixNano()})
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		var i int
-		var cmd string
-		if n, _ := fmt.Sscan(sc.Text(), &cmd, &i); n == 0 {
-			continue
-		}
-		switch cmd {
-		case "quit":
-			return 0
-		case "pkgs":
-			_ = out.Encode(p.Packages(i))
-			continue
-		}
-		_ = out.Encode("ok")
-	}
-	return 0
-}
-
+// startAgentChildPhones starts virtual phones that run the agent build the
+// station pushes (simchild with Agent), in a child process.
 func startAgentChildPhones(t testing.TB, cfg simConfig) *childPhones {
 	t.Helper()
-	return startChildPhonesAs(t, "PRELOAD_SIMCHILD_AGENT", cfg)
+	cfg.Agent = true
+	return startChildPhones(t, cfg)
 }
 
 // fullStation is a running backend/station with the bench's apps as its
