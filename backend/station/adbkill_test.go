@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,10 +36,7 @@ func TestADBServerKilled(t *testing.T) {
 	logs := &lockedBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "")
 	defer st.Close()
 	// FallbackAfter 1: the agent gives up at its first failure, which the
 	// dead adb server guarantees; the station must start it again.

@@ -75,10 +75,7 @@ func TestCatalogFlow(t *testing.T) {
 	// The station: registered, alice logged in, her list fetched and cached.
 	port := adbtest.StartServer(t)
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "")
 	defer st.Close()
 	s, err := station.New(ctx, station.Config{DataDir: dir, Store: st, Log: log, ADBPort: port,
 		Getenv: func(string) string { return "" }, Install: &install.Config{Auto: true}})

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,14 +54,8 @@ func TestStationChaos(t *testing.T) {
 	logs := &lockedBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "Chaos")
 	defer st.Close()
-	if _, _, err := st.SetupStation(ctx, store.Setup{StationName: "Chaos", AdminUsername: "admin", AdminPassword: "correct horse 1"}); err != nil {
-		t.Fatal(err)
-	}
 	s, err := station.New(ctx, station.Config{DataDir: dir, Store: st, ADBPort: port, Getenv: func(string) string { return "" },
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Install: &install.Config{Auto: true, StallTimeout: 3 * time.Second, Backoff: 300 * time.Millisecond,

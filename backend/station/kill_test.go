@@ -164,14 +164,8 @@ func TestStationKill9AndRestart(t *testing.T) {
 	// (WAL: the child writes, this reads).
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "Kill 9")
 	defer st.Close()
-	if _, _, err := st.SetupStation(ctx, store.Setup{StationName: "Kill 9", AdminUsername: "admin", AdminPassword: "correct horse 1"}); err != nil {
-		t.Fatal(err)
-	}
 	setup, err := station.New(ctx, station.Config{DataDir: dir, Store: st, ADBPort: port, Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)

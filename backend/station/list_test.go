@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,10 +34,7 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 	logs := &lockedBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "")
 	defer st.Close()
 	s, err := station.New(ctx, station.Config{
 		DataDir: dir, Store: st, ADBPort: port, NoAgent: true,

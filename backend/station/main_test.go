@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/internal/simchild"
 	"preloadstation/backend/library"
+	"preloadstation/backend/store"
 )
 
 // TestMain lets this test binary be re-executed as the virtual phones' child
@@ -55,4 +57,22 @@ func activateApps(ctx context.Context, t testing.TB, lib *library.Library, prefi
 		t.Fatal(err)
 	}
 	return apps
+}
+
+// openStore opens the station's database in dir and, when name is not empty,
+// sets the station up (name, admin "admin"). The caller closes it (after the
+// station has stopped, before goleak looks).
+func openStore(ctx context.Context, t testing.TB, dir, name string) *store.Store {
+	t.Helper()
+	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "" {
+		if _, _, err := st.SetupStation(ctx, store.Setup{StationName: name, AdminUsername: "admin", AdminPassword: "correct horse 1"}); err != nil {
+			st.Close()
+			t.Fatal(err)
+		}
+	}
+	return st
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -81,14 +80,8 @@ func TestStationEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	st, err := store.Open(ctx, filepath.Join(dir, "station.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(ctx, t, dir, "Counter 1")
 	defer st.Close()
-	if _, _, err := st.SetupStation(ctx, store.Setup{StationName: "Counter 1", AdminUsername: "admin", AdminPassword: "correct horse 1"}); err != nil {
-		t.Fatal(err)
-	}
 
 	s, err := station.New(ctx, station.Config{
 		DataDir: dir, Store: st, Log: log, ADBPort: port,
