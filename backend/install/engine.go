@@ -172,6 +172,7 @@ type phoneEntry struct {
 	pending bool      // PhoneReady came while a session was still ending
 	run     *phoneRun // nil when no session runs
 	status  PhoneStatus
+	lim     *Limiter // the phone's bandwidth cap (Config.PhoneRate), kept across sessions
 }
 
 type phoneRun struct {
@@ -252,7 +253,7 @@ func (e *Engine) PhoneReady(p Phone) {
 	e.mu.Lock()
 	ent := e.phones[p.Serial]
 	if ent == nil {
-		ent = &phoneEntry{status: PhoneStatus{Serial: p.Serial, State: StateIdle}}
+		ent = &phoneEntry{status: PhoneStatus{Serial: p.Serial, State: StateIdle}, lim: NewLimiter(e.cfg.PhoneRate)}
 		e.phones[p.Serial] = ent
 	}
 	ent.phone = p
@@ -308,6 +309,37 @@ func (e *Engine) SetPipelineOrder(on bool) {
 	e.mu.Lock()
 	e.cfg.Plan.PipelineOrder = on
 	e.mu.Unlock()
+}
+
+// SetCaps changes the bandwidth and concurrency caps (bytes/s per hub and
+// per phone, transfers at once per hub; <= 0: none) at once: transfers
+// running now are paced by the new rates from their next chunk, and a
+// lower concurrency lets no new transfer start until one ends.
+func (e *Engine) SetCaps(hubRate, phoneRate float64, hubConcurrency int) {
+	e.mu.Lock()
+	e.cfg.HubRate, e.cfg.PhoneRate, e.cfg.HubConcurrency = hubRate, phoneRate, hubConcurrency
+	for _, ent := range e.phones {
+		ent.lim.SetRate(phoneRate)
+	}
+	e.mu.Unlock()
+	e.sched.SetCaps(hubRate, hubConcurrency)
+}
+
+// Settings returns the engine's settings as they are now.
+func (e *Engine) Settings() Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+// phoneLimiter is the phone's bandwidth limiter.
+func (e *Engine) phoneLimiter(serial string) *Limiter {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ent := e.phones[serial]; ent != nil {
+		return ent.lim
+	}
+	return NewLimiter(e.cfg.PhoneRate)
 }
 
 // planOptions is the planner's options for a session starting now.

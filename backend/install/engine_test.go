@@ -384,3 +384,87 @@ func TestQuickReplugStartsANewSession(t *testing.T) {
 		t.Fatalf("%d of %d installed", n, len(apps))
 	}
 }
+
+// TestFIFOSemSetMax: raising the cap lets waiters in at once, in order;
+// lowering it lets permits already out finish, and grants no new one until
+// fewer than the new cap are out.
+func TestFIFOSemSetMax(t *testing.T) {
+	s := &fifoSem{max: 1}
+	ctx := context.Background()
+	if err := s.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	granted := make(chan int, 4)
+	for i := range 4 {
+		go func() {
+			if err := s.acquire(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			granted <- i
+		}()
+		waitFor(t, time.Second, "queued", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.waiters) == i+1 })
+	}
+	s.setMax(3)
+	// The first two to arrive are let in (they report in either order).
+	if a, b := <-granted, <-granted; min(a, b) != 0 || max(a, b) != 1 {
+		t.Fatalf("granted %d and %d, want 0 and 1 (arrival order)", a, b)
+	}
+	s.setMax(1) // 3 out, 2 waiting
+	s.release()
+	s.release()
+	select {
+	case g := <-granted:
+		t.Fatalf("waiter %d granted with %d permits out and a cap of 1", g, s.n+1)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.release() // 0 out: the next waiter gets one
+	if got := <-granted; got != 2 {
+		t.Fatalf("granted %d, want 2", got)
+	}
+	s.setMax(0) // unlimited
+	if got := <-granted; got != 3 {
+		t.Fatalf("granted %d, want 3", got)
+	}
+	if s.n != 2 {
+		t.Errorf("%d permits out, want 2", s.n)
+	}
+}
+
+// TestSchedulerSetCaps: new caps reach hubs already in use.
+func TestSchedulerSetCaps(t *testing.T) {
+	s := NewScheduler(0, 1)
+	ctx := context.Background()
+	lim, release, err := s.Acquire(ctx, "hub1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	second := make(chan func(), 1)
+	go func() {
+		_, rel, err := s.Acquire(ctx, "hub1")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		second <- rel
+	}()
+	select {
+	case <-second:
+		t.Fatal("a second transfer started on a hub capped at one")
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.SetCaps(8e6, 2)
+	select {
+	case rel := <-second:
+		rel()
+	case <-time.After(5 * time.Second):
+		t.Fatal("raising the hub's cap to 2 did not let the waiting transfer start")
+	}
+	lim.mu.Lock()
+	rate := lim.rate
+	lim.mu.Unlock()
+	if rate != 8e6 {
+		t.Errorf("hub rate %v after SetCaps, want 8e6", rate)
+	}
+}

@@ -111,13 +111,29 @@ func (s *fifoSem) acquire(ctx context.Context) error {
 func (s *fifoSem) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.waiters) > 0 {
+	s.n--
+	s.grantLocked()
+}
+
+// grantLocked hands free permits to the waiters, in arrival order.
+func (s *fifoSem) grantLocked() {
+	for len(s.waiters) > 0 && (s.max <= 0 || s.n < s.max) {
 		ch := s.waiters[0]
 		s.waiters = s.waiters[1:]
-		close(ch) // the slot passes straight to the waiter: n stays
-		return
+		s.n++
+		s.peak = max(s.peak, s.n)
+		close(ch)
 	}
-	s.n--
+}
+
+// setMax changes the number of permits to limit (<= 0: unlimited). Raised, waiters get the new ones at
+// once; lowered, permits out stay out and no new one is granted until fewer
+// than max are.
+func (s *fifoSem) setMax(limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.max = limit
+	s.grantLocked()
 }
 
 // Scheduler hands out transfer permits and bandwidth per hub. Every phone on
@@ -150,6 +166,17 @@ func (s *Scheduler) hub(name string) *hubState {
 		s.hubs[name] = h
 	}
 	return h
+}
+
+// SetCaps changes the caps of every hub, now and for hubs seen later.
+func (s *Scheduler) SetCaps(hubRate float64, concurrency int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hubRate, s.concurrency = hubRate, concurrency
+	for _, h := range s.hubs {
+		h.lim.SetRate(hubRate)
+		h.sem.setMax(concurrency)
+	}
 }
 
 // Acquire waits for a transfer permit on hub and returns the hub's limiter

@@ -96,7 +96,7 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 		e.deps.Log.Error("install: cannot write session; not installing without a record", "serial", p.Serial, "err", err)
 		return StateFailed
 	}
-	r := &sessionRun{e: e, p: p, sess: sess, plan: plan, hist: hist, phLim: NewLimiter(e.cfg.PhoneRate)}
+	r := &sessionRun{e: e, p: p, sess: sess, plan: plan, hist: hist, phLim: e.phoneLimiter(p.Serial)}
 	e.update(p.Serial, func(s *PhoneStatus) {
 		s.SessionUUID, s.Planned, s.Skipped, s.StartedAt = sess.UUID, len(plan.Install), len(plan.Skip), now
 	})

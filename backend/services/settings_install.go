@@ -9,9 +9,9 @@ import (
 )
 
 // InstallCaps are the engine's bandwidth and concurrency caps and its
-// install order, as the Settings page edits them. The engine reads the caps
-// when it starts (install.LoadConfig), so a change of a cap applies from the
-// next start; the order applies from the next phone's session.
+// install order, as the Settings page edits them. Saved, and applied to the
+// running engine at once: caps to transfers from their next chunk, the
+// order from the next phone's session.
 type InstallCaps struct {
 	HubConcurrency int     `json:"hubConcurrency"` // transfers at once per hub; 0 = no cap
 	HubRateMBps    float64 `json:"hubRateMBps"`    // per hub; 0 = no cap
@@ -73,6 +73,7 @@ func (s *SettingsService) SetInstallCaps(c InstallCaps) error {
 		return wrap(err)
 	}
 	if s.deps.Engine != nil {
+		s.deps.Engine.SetCaps(c.HubRateMBps*1e6, c.PhoneRateMBps*1e6, c.HubConcurrency)
 		s.deps.Engine.SetPipelineOrder(c.FastestOrder)
 	}
 	s.deps.Emit.Emit(events.SettingsChanged, SettingEvent{Key: "install.caps", Value: c})

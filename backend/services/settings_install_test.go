@@ -35,3 +35,20 @@ func TestInstallCapsRoundTripToEngineConfig(t *testing.T) {
 		t.Fatalf("engine config %+v %v", cfg, err)
 	}
 }
+
+// TestInstallCapsApplyToTheRunningEngine: saving the caps changes the
+// running engine at once, not at its next start.
+func TestInstallCapsApplyToTheRunningEngine(t *testing.T) {
+	s, _ := newSet(t)
+	eng := install.NewEngine(install.Config{Plan: install.PlanOptions{PipelineOrder: true}}, install.Deps{})
+	s.Settings.deps.Engine = eng
+	if _, err := s.Station.Setup(SetupRequest{StationName: "Shop", AdminUsername: "admin", AdminPassword: "secret-pass"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settings.SetInstallCaps(InstallCaps{HubConcurrency: 2, HubRateMBps: 30, PhoneRateMBps: 12.5, FastestOrder: false}); err != nil {
+		t.Fatal(err)
+	}
+	if c := eng.Settings(); c.HubConcurrency != 2 || c.HubRate != 30e6 || c.PhoneRate != 12.5e6 || c.Plan.PipelineOrder {
+		t.Fatalf("engine settings after save: %+v", c)
+	}
+}

@@ -124,7 +124,7 @@ export interface InstallCaps {
   fastestOrder: boolean;
 }
 
-/** The engine's caps and order (saved settings; caps apply at the engine's next start, the order to the next phone). */
+/** The engine's caps and order (saved, and applied to the running engine at once). */
 export const caps = {
   get: () => invoke<InstallCaps>('SettingsService', 'InstallCaps'),
   set: (c: InstallCaps) => invoke<void>('SettingsService', 'SetInstallCaps', c),
