@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"slices"
 	"sync"
 
 	"preloadstation/backend/agent/wire"
@@ -69,10 +70,19 @@ func (p *pageHub) installState(name, state string, pct int, msg string) {
 	})
 }
 
+// snapshot is a copy of the state that later updates do not touch
+// (installState edits install lines in place).
 func (p *pageHub) snapshot() (wire.PageState, uint64, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.state, p.version, p.changed
+	st := p.state
+	st.Lists = slices.Clone(st.Lists)
+	st.Installs = slices.Clone(st.Installs)
+	if st.Config != nil {
+		c := *st.Config
+		st.Config = &c
+	}
+	return st, p.version, p.changed
 }
 
 var pageStrings = map[string]map[string]string{
