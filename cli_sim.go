@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -16,10 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"preloadstation/backend/apk"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 )
 
 // multiFlag collects a repeatable flag.
@@ -27,21 +24,6 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// simInspectAPK gives the virtual phones the station's own APK reader.
-func simInspectAPK(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	info, err := apk.InspectReader(r, size)
-	if err != nil {
-		return sim.APKFacts{}, err
-	}
-	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
-		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
-}
-
-// simRunAgent runs the real agent code in-process on a virtual phone.
-func simRunAgent(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-	return phone.MainLog(ctx, osys, args, out)
-}
 
 // adbServerPort is where adb itself would look: ANDROID_ADB_SERVER_PORT or 5037.
 func adbServerPort() int {
@@ -93,7 +75,7 @@ func runSim(ctx context.Context, args []string) error {
 		USB: sim.USBModel{HubBytesPerSec: *hubMBps * sim.MB, PhoneBytesPerSec: *phoneMBps * sim.MB,
 			CommitFixed: *commitFixed, CommitPerMB: *commitPerMB},
 		ADBServer: server, BootTime: *bootTime, AgentProcess: *agentProcess,
-		InspectAPK: simInspectAPK, RunAgentLog: simRunAgent,
+		InspectAPK: simreal.InspectAPK, RunAgentLog: simreal.RunAgent,
 	}
 	if *verbose {
 		opts.Logf = logger.Printf

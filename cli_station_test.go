@@ -12,6 +12,7 @@ import (
 
 	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/sim"
+	"preloadstation/backend/sim/simreal"
 )
 
 // TestServeRunsTheStation starts `serve` against a private adb server with
@@ -32,7 +33,7 @@ func TestServeRunsTheStation(t *testing.T) {
 	go func() { served <- runServe(ctx, []string{"--listen", listen, "--data", t.TempDir()}) }()
 
 	phones, err := sim.New(sim.Options{Phones: 2, Profile: "pixel7", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: simInspectAPK, RunAgentLog: simRunAgent})
+		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK, RunAgentLog: simreal.RunAgent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"preloadstation/backend/adb"
-	"preloadstation/backend/apk"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 )
 
 // adbServer is a private adb server for one test or benchmark, never 5037.
@@ -75,15 +74,6 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-func inspectForSim(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	info, err := apk.InspectReader(r, size)
-	if err != nil {
-		return sim.APKFacts{}, err
-	}
-	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
-		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
-}
-
 // rig is virtual phones behind a real adb server, with a manager serving them.
 type rig struct {
 	adb   *adbServer
@@ -109,11 +99,9 @@ func newRig(t testing.TB, ro rigOpts) *rig {
 	t.Helper()
 	r := &rig{adb: startADB(t), log: &lockedBuf{}}
 	so := sim.Options{Phones: ro.phones, Profile: ro.profile, ADBServer: r.adb.addr(), Dir: t.TempDir(),
-		InspectAPK: inspectForSim, AgentProcess: ro.process, USB: sim.DefaultUSB(),
-		Logf: func(f string, a ...any) { r.log.Write([]byte("sim: " + sprintf(f, a...) + "\n")) },
-		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-			return phone.MainLog(ctx, osys, args, out)
-		}}
+		InspectAPK: simreal.InspectAPK, AgentProcess: ro.process, USB: sim.DefaultUSB(),
+		Logf:        func(f string, a ...any) { r.log.Write([]byte("sim: " + sprintf(f, a...) + "\n")) },
+		RunAgentLog: simreal.RunAgent}
 	if ro.runAgent != nil {
 		so.RunAgentLog = ro.runAgent
 	}

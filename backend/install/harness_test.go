@@ -28,6 +28,7 @@ import (
 	"preloadstation/backend/internal/simchild"
 	"preloadstation/backend/library"
 	"preloadstation/backend/sim"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/store"
 )
 
@@ -82,7 +83,7 @@ func buildApps(t testing.TB, prefix string, sizes []int) appSet {
 }
 
 func inspectForSim(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	return simchild.InspectAPK(r, size)
+	return simreal.InspectAPK(r, size)
 }
 
 // ---- virtual phones ----

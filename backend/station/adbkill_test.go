@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,9 +16,8 @@ import (
 	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/agent"
 	"preloadstation/backend/device"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -50,10 +48,8 @@ func TestADBServerKilled(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx) }()
 	phones, err := sim.New(sim.Options{Phones: 2, Profile: "pixel7", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: inspectForSim,
-		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-			return phone.MainLog(ctx, osys, args, out)
-		}})
+		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
+		RunAgentLog: simreal.RunAgent})
 	if err != nil {
 		t.Fatal(err)
 	}

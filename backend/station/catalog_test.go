@@ -3,7 +3,6 @@ package station_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,9 +16,8 @@ import (
 	"preloadstation/backend/catalog"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -87,10 +85,8 @@ func TestCatalogFlow(t *testing.T) {
 
 	// Phones first: plugged before any list, they get an empty session.
 	phones, err := sim.New(sim.Options{Phones: 2, Profile: "galaxy-a54", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: inspectForSim,
-		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-			return phone.MainLog(ctx, osys, args, out)
-		}})
+		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
+		RunAgentLog: simreal.RunAgent})
 	if err != nil {
 		t.Fatal(err)
 	}

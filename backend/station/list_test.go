@@ -3,7 +3,6 @@ package station_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -13,9 +12,8 @@ import (
 	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -49,10 +47,8 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 	go func() { served <- s.Serve(ctx) }()
 
 	phones, err := sim.New(sim.Options{Phones: 2, Profile: "pixel7", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: inspectForSim,
-		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-			return phone.MainLog(ctx, osys, args, out)
-		}})
+		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
+		RunAgentLog: simreal.RunAgent})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -14,13 +13,11 @@ import (
 	"go.uber.org/goleak"
 
 	"preloadstation/backend/adb/adbtest"
-	"preloadstation/backend/apk"
 	"preloadstation/backend/catalog"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -41,15 +38,6 @@ func (l *lockedBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-func inspectForSim(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	info, err := apk.InspectReader(r, size)
-	if err != nil {
-		return sim.APKFacts{}, err
-	}
-	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
-		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool, log fmt.Stringer) {
@@ -125,11 +113,9 @@ func TestStationEndToEnd(t *testing.T) {
 	// Four virtual phones on the real adb server, running the real agent code in-process.
 	// The USB model is fast, but commits take a while, so "mid-run" exists.
 	phones, err := sim.New(sim.Options{Phones: 4, Hubs: 2, Profile: "pixel7,galaxy-a54",
-		ADBServer: fmt.Sprintf("127.0.0.1:%d", port), Dir: t.TempDir(), InspectAPK: inspectForSim,
-		USB: sim.USBModel{CommitFixed: 200 * time.Millisecond},
-		RunAgentLog: func(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-			return phone.MainLog(ctx, osys, args, out)
-		}})
+		ADBServer: fmt.Sprintf("127.0.0.1:%d", port), Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
+		USB:         sim.USBModel{CommitFixed: 200 * time.Millisecond},
+		RunAgentLog: simreal.RunAgent})
 	if err != nil {
 		t.Fatal(err)
 	}

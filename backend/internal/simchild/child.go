@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"preloadstation/backend/apk"
-	"preloadstation/backend/phone"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simos"
+	"preloadstation/backend/sim/simreal"
 )
 
 // Env is the variable that makes a test binary a phones child; its value is
@@ -63,9 +61,9 @@ func Run(cfgJSON string, in io.Reader, out io.Writer) int {
 		return 2
 	}
 	opts := sim.Options{Phones: cfg.Phones, Hubs: cfg.Hubs, Profile: cfg.Profile, USB: sim.DefaultUSB(),
-		ADBServer: cfg.ADB, InspectAPK: InspectAPK}
+		ADBServer: cfg.ADB, InspectAPK: simreal.InspectAPK}
 	if cfg.Agent {
-		opts.RunAgentLog = runAgent
+		opts.RunAgentLog = simreal.RunAgent
 	}
 	s, err := sim.New(opts)
 	if err != nil {
@@ -146,19 +144,4 @@ func ThirdParty(ph *sim.Phone) map[string]int64 {
 		}
 	}
 	return out
-}
-
-// InspectAPK reads an APK for the phones' package manager with backend/apk,
-// as the real wiring does.
-func InspectAPK(r io.ReaderAt, size int64) (sim.APKFacts, error) {
-	info, err := apk.InspectReader(r, size)
-	if err != nil {
-		return sim.APKFacts{}, err
-	}
-	return sim.APKFacts{Package: info.Package, VersionCode: info.VersionCode, VersionName: info.VersionName,
-		MinSDK: info.MinSDK, TargetSDK: info.TargetSDK, ABIs: info.ABIs, SignerSHA256: info.SignerSHA256}, nil
-}
-
-func runAgent(ctx context.Context, osys simos.PhoneOS, args []string, out io.Writer) error {
-	return phone.MainLog(ctx, osys, args, out)
 }
