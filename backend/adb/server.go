@@ -117,12 +117,18 @@ func (s *Server) Start(ctx context.Context) error {
 			env = os.Environ()
 		}
 		cmd.Env = append(env, fmt.Sprintf("ANDROID_ADB_SERVER_PORT=%d", s.Port))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("start adb server on port %d: %v: %s / 无法启动 adb 服务: %w", s.Port, err, out, err)
-		}
+		out, runErr := cmd.CombinedOutput()
+		// Under load `adb start-server` can give up waiting for the daemon's
+		// ACK and exit non-zero while the daemon comes up all the same: what
+		// counts is whether the server answers now.
 		if v, err = s.client.ServerVersion(ctx); err != nil {
+			if runErr != nil {
+				return fmt.Errorf("start adb server on port %d: %v: %s / 无法启动 adb 服务: %w", s.Port, runErr, out, runErr)
+			}
 			return err
+		}
+		if runErr != nil {
+			s.Log.Warn("adb start-server reported an error, but the server answers", "port", s.Port, "err", runErr, "output", string(out))
 		}
 		s.Log.Info("adb server started", "port", s.Port, "version", v)
 	}

@@ -246,16 +246,38 @@ func (m *Manager) recoverLocked(ctx context.Context, present map[string]adb.Devi
 	m.graceUntil = time.Now().Add(m.opts.RecoverGrace)
 	m.opts.Log.Info("adb server is back; reconnecting TCP phones", "count", len(lost))
 	for _, serial := range lost {
-		go func() {
-			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			if err := m.opts.Client.Connect(cctx, serial); err != nil {
-				m.opts.Log.Warn("reconnect failed", "serial", serial, "err", err)
-			}
-		}()
+		m.workers.Add(1) // Serve waits for it
+		go func() { defer m.workers.Done(); m.reconnect(ctx, serial, m.graceUntil) }()
 	}
 	for _, e := range m.phones {
 		m.emitLocked(events.DeviceUpdated, e)
+	}
+}
+
+// reconnect connects a TCP phone to a restarted adb server again. A server
+// just back may refuse or fail the first tries (seen in CI: one try left all
+// six virtual phones out), so it retries with backoff until it works, the
+// phone's grace ends, or ctx does.
+func (m *Manager) reconnect(ctx context.Context, serial string, until time.Time) {
+	wait := 250 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := m.opts.Client.Connect(cctx, serial)
+		cancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || time.Now().Add(wait).After(until) {
+			m.opts.Log.Warn("reconnect failed", "serial", serial, "err", err)
+			return
+		}
+		m.opts.Log.Debug("reconnect: trying again", "serial", serial, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
 }
 
