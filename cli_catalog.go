@@ -10,12 +10,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"preloadstation/backend/catalog"
+	"preloadstation/backend/install"
 	"preloadstation/backend/store"
 )
 
@@ -168,14 +168,14 @@ func catalogCommand(ctx context.Context, stdout, stderr io.Writer, args []string
 		}
 		var apps []string
 		if len(pos) == 2 {
-			apps = splitCommas(pos[1])
+			apps = install.SplitList(pos[1])
 		}
 		cat, done, err := f.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer done()
-		l, err := cat.SetList(ctx, pos[0], catalog.ListSpec{Operator: *op, Group: *group, Priority: *prio, Apps: apps, First: splitCommas(*firstFlag)})
+		l, err := cat.SetList(ctx, pos[0], catalog.ListSpec{Operator: *op, Group: *group, Priority: *prio, Apps: apps, First: install.SplitList(*firstFlag)})
 		if err != nil {
 			return err
 		}
@@ -236,14 +236,3 @@ func catalogServe(ctx context.Context, stderr io.Writer, args []string) error {
 }
 
 func dbKind(db *gorm.DB) string { return db.Dialector.Name() }
-
-// splitCommas splits a comma-separated flag value, dropping empty parts.
-func splitCommas(v string) []string {
-	var out []string
-	for _, a := range strings.Split(v, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}

@@ -342,13 +342,6 @@ func (e *Engine) phoneLimiter(serial string) *Limiter {
 	return NewLimiter(e.cfg.PhoneRate)
 }
 
-// planOptions is the planner's options for a session starting now.
-func (e *Engine) planOptions() PlanOptions {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.cfg.Plan
-}
-
 // Auto reports the mode.
 func (e *Engine) Auto() bool {
 	e.mu.Lock()
@@ -501,7 +494,7 @@ func (e *Engine) PlanFor(ctx context.Context, serial string) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("install: read the list: %w", err)
 	}
-	return MakePlan(list.Apps, facts, e.planOptions()), nil
+	return MakePlan(list.Apps, facts, e.Settings().Plan), nil
 }
 
 func transportName(t Transport) string {

@@ -84,7 +84,7 @@ func (e *Engine) session(ctx context.Context, p Phone) string {
 		e.deps.Log.Error("install: no list", "serial", p.Serial, "err", err)
 		return endState(ctx, StateFailed)
 	}
-	plan := MakePlan(list.Apps, facts, e.planOptions())
+	plan := MakePlan(list.Apps, facts, e.Settings().Plan)
 	now := time.Now().UTC()
 	sess := &store.InstallSession{
 		UUID: uuid.NewString(), Serial: p.Serial, SlotLabel: p.SlotLabel, SlotPath: p.SlotPath,
