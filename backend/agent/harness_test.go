@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"preloadstation/backend/adb"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simos"
 	"preloadstation/backend/sim/simreal"
@@ -61,26 +60,13 @@ func (a *adbServer) run(timeout time.Duration, args ...string) (string, error) {
 	return string(out), err
 }
 
-// lockedBuf collects logs from many goroutines; printed when a test fails.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // rig is virtual phones behind a real adb server, with a manager serving them.
 type rig struct {
 	adb   *adbServer
 	sim   *sim.Sim
 	cl    *adb.Client
 	m     *Manager
-	log   *lockedBuf
+	log   *syncbuf.Buffer
 	stop  context.CancelFunc
 	done  chan error
 	start time.Time
@@ -97,7 +83,7 @@ type rigOpts struct {
 
 func newRig(t testing.TB, ro rigOpts) *rig {
 	t.Helper()
-	r := &rig{adb: startADB(t), log: &lockedBuf{}}
+	r := &rig{adb: startADB(t), log: &syncbuf.Buffer{}}
 	so := sim.Options{Phones: ro.phones, Profile: ro.profile, ADBServer: r.adb.addr(), Dir: t.TempDir(),
 		InspectAPK: simreal.InspectAPK, AgentProcess: ro.process, USB: sim.DefaultUSB(),
 		Logf:        func(f string, a ...any) { r.log.Write([]byte("sim: " + sprintf(f, a...) + "\n")) },

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"preloadstation/backend/agent/wire"
+	"preloadstation/backend/internal/syncbuf"
 )
 
 // TestArmBuildUnderQemu runs the embedded 32-bit ARM build (what
@@ -55,7 +56,7 @@ func TestArmBuildUnderQemu(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.Command(qemu, exe, "serve", "--port", fmt.Sprint(port), "--http-port", fmt.Sprint(httpPort), "--key-file", keyFile)
-	var logBuf lockedBuf
+	var logBuf syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

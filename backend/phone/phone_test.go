@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"preloadstation/backend/agent/wire"
+	"preloadstation/backend/internal/syncbuf"
 )
 
 // fakeOS is a phone whose loopback is the host's and whose shell is a
@@ -79,18 +80,9 @@ func (f *fakeOS) WriteFile(p string, data []byte, _ os.FileMode) error {
 	return nil
 }
 
-// syncBuf is a log sink tests can read while the agent writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type testAgent struct {
 	osys   *fakeOS
-	log    *syncBuf
+	log    *syncbuf.Buffer
 	secret []byte
 	ctl    string
 	http   string
@@ -98,7 +90,7 @@ type testAgent struct {
 
 func startAgent(t *testing.T, osys *fakeOS) *testAgent {
 	t.Helper()
-	ta := &testAgent{osys: osys, log: &syncBuf{}, secret: wire.DeriveSecret([]byte("station key"), "SERIAL")}
+	ta := &testAgent{osys: osys, log: &syncbuf.Buffer{}, secret: wire.DeriveSecret([]byte("station key"), "SERIAL")}
 	osys.files["/key"] = []byte(hex.EncodeToString(ta.secret) + "\n")
 	a := New(osys, Config{ControlAddr: "127.0.0.1:27183", HTTPAddr: "127.0.0.1:27184", KeyFile: "/key",
 		Heartbeat: 50 * time.Millisecond, Timeout: time.Second,

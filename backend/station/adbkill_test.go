@@ -16,6 +16,7 @@ import (
 	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/agent"
 	"preloadstation/backend/device"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
@@ -31,7 +32,7 @@ func TestADBServerKilled(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	port := adbtest.StartServer(t)
 	dir := t.TempDir()
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(ctx, t, dir, "")

@@ -16,6 +16,7 @@ import (
 	"preloadstation/backend/catalog"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
@@ -34,7 +35,7 @@ func TestCatalogFlow(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	// The catalog server, with two apps on alice's list.

@@ -20,6 +20,7 @@ import (
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/internal/simchild"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -51,7 +52,7 @@ func TestStationChaos(t *testing.T) {
 	serials := ph.Serials()
 
 	dir := t.TempDir()
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(ctx, t, dir, "Chaos")
@@ -387,7 +388,7 @@ func fmtMBps(v []float64) string {
 
 // logTail is the end of a station log: enough to see what went wrong
 // without flooding CI with 32 phones' worth of it.
-func logTail(l *lockedBuf) string {
+func logTail(l *syncbuf.Buffer) string {
 	s := l.String()
 	const max = 64 << 10
 	if len(s) > max {
@@ -397,6 +398,6 @@ func logTail(l *lockedBuf) string {
 }
 
 // tailer shows logTail where a fmt.Stringer is wanted (waitFor).
-type tailer struct{ l *lockedBuf }
+type tailer struct{ l *syncbuf.Buffer }
 
 func (t tailer) String() string { return logTail(t.l) }

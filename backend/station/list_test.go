@@ -12,6 +12,7 @@ import (
 	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
@@ -29,7 +30,7 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	port := adbtest.StartServer(t)
 	dir := t.TempDir()
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(ctx, t, dir, "")

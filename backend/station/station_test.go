@@ -1,7 +1,6 @@
 package station_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,29 +15,12 @@ import (
 	"preloadstation/backend/catalog"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
-
-// lockedBuf collects the station's log for a failing test's report.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool, log fmt.Stringer) {
 	t.Helper()
@@ -63,7 +45,7 @@ func TestStationEndToEnd(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	port := adbtest.StartServer(t)
 	dir := t.TempDir()
-	logs := &lockedBuf{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
