@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"preloadstation/backend/install"
+	"preloadstation/backend/internal/historytest"
 	"preloadstation/backend/store"
 )
 
@@ -167,29 +168,9 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var recs []store.InstallRecord
-	db.DB.Find(&recs)
-	var sessions []store.InstallSession
-	db.DB.Find(&sessions)
-	perAttempt := map[string]int{}
-	for _, r := range recs {
-		perAttempt[r.Serial+"|"+itoa(int(r.SessionID))+"|"+r.Package]++
-		switch r.Result {
-		case store.ResultInstalled, store.ResultSkipped, store.ResultFailed, store.ResultCancelled:
-		default:
-			t.Errorf("record %s/%s has non-terminal result %q", r.Serial, r.Package, r.Result)
-		}
-	}
-	for k, c := range perAttempt {
-		if c != 1 {
-			t.Errorf("%s: %d records, want exactly 1", k, c)
-		}
-	}
+	sessions, recs := historytest.Check(t, db.DB)
 	interrupted := 0
 	for _, s := range sessions {
-		if s.Outcome == store.OutcomeRunning || s.EndedAt == nil {
-			t.Errorf("session %s of %s still running after the station stopped", s.UUID, s.Serial)
-		}
 		if s.Outcome == store.OutcomeInterrupted {
 			interrupted++
 		}

@@ -19,6 +19,7 @@ import (
 	"preloadstation/backend/catalog"
 	"preloadstation/backend/install"
 	"preloadstation/backend/internal/apktest"
+	"preloadstation/backend/internal/historytest"
 	"preloadstation/backend/internal/simchild"
 	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/station"
@@ -237,33 +238,9 @@ func TestStationChaos(t *testing.T) {
 		}
 	}
 
-	var sessions []store.InstallSession
-	if err := st.DB.Preload("Records").Order("id").Find(&sessions).Error; err != nil {
-		t.Fatal(err)
-	}
-	var recs []store.InstallRecord
-	if err := st.DB.Find(&recs).Error; err != nil {
-		t.Fatal(err)
-	}
-	perAttempt := map[string]int{}
-	for _, r := range recs {
-		perAttempt[fmt.Sprintf("%s|%d|%s", r.Serial, r.SessionID, r.Package)]++
-		switch r.Result {
-		case store.ResultInstalled, store.ResultSkipped, store.ResultFailed, store.ResultCancelled:
-		default:
-			t.Errorf("record %s/%s has non-terminal result %q", r.Serial, r.Package, r.Result)
-		}
-	}
-	for k, c := range perAttempt {
-		if c != 1 {
-			t.Errorf("%s: %d records, want exactly 1", k, c)
-		}
-	}
+	sessions, recs := historytest.Check(t, st.DB)
 	interrupted := 0
 	for _, sess := range sessions {
-		if sess.Outcome == store.OutcomeRunning || sess.EndedAt == nil {
-			t.Errorf("session %s of %s still running after the station stopped", sess.UUID, sess.Serial)
-		}
 		if sess.Outcome == store.OutcomeInterrupted {
 			interrupted++
 		}
