@@ -3,7 +3,6 @@ package station_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"preloadstation/backend/device"
 	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -48,16 +46,8 @@ func TestADBServerKilled(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx) }()
-	phones, err := sim.New(sim.Options{Phones: 2, Profile: "pixel7", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
-		RunAgentLog: simreal.RunAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	phones := startPhones(ctx, t, port, sim.Options{Phones: 2, Profile: "pixel7"})
 	defer phones.Close()
-	if err := phones.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	channels := func(since time.Time) func() bool {
 		return func() bool {
 			n := 0

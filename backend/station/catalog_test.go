@@ -18,7 +18,6 @@ import (
 	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -85,16 +84,8 @@ func TestCatalogFlow(t *testing.T) {
 	go func() { served <- s.Serve(ctx) }()
 
 	// Phones first: plugged before any list, they get an empty session.
-	phones, err := sim.New(sim.Options{Phones: 2, Profile: "galaxy-a54", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
-		RunAgentLog: simreal.RunAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	phones := startPhones(ctx, t, port, sim.Options{Phones: 2, Profile: "galaxy-a54"})
 	defer phones.Close()
-	if err := phones.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	waitFor(t, 60*time.Second, "an empty session per phone", func() bool {
 		var n int64
 		st.DB.Model(&store.InstallSession{}).Where("outcome = ? AND planned = 0", store.OutcomeDone).Count(&n)

@@ -14,7 +14,6 @@ import (
 	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
-	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/station"
 	"preloadstation/backend/store"
 )
@@ -47,16 +46,8 @@ func TestActivatingAListInstallsIt(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx) }()
 
-	phones, err := sim.New(sim.Options{Phones: 2, Profile: "pixel7", ADBServer: fmt.Sprintf("127.0.0.1:%d", port),
-		Dir: t.TempDir(), InspectAPK: simreal.InspectAPK,
-		RunAgentLog: simreal.RunAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	phones := startPhones(ctx, t, port, sim.Options{Phones: 2, Profile: "pixel7"})
 	defer phones.Close()
-	if err := phones.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ended := func(n int) func() bool {
 		return func() bool {
 			var c int64

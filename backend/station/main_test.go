@@ -10,6 +10,8 @@ import (
 	"preloadstation/backend/internal/apktest"
 	"preloadstation/backend/internal/simchild"
 	"preloadstation/backend/library"
+	"preloadstation/backend/sim"
+	"preloadstation/backend/sim/simreal"
 	"preloadstation/backend/store"
 )
 
@@ -75,4 +77,21 @@ func openStore(ctx context.Context, t testing.TB, dir, name string) *store.Store
 		}
 	}
 	return st
+}
+
+// startPhones starts in-process virtual phones that run the real agent code,
+// attached to the adb server on port; the caller closes them.
+func startPhones(ctx context.Context, t testing.TB, port int, opts sim.Options) *sim.Sim {
+	t.Helper()
+	opts.ADBServer, opts.Dir = fmt.Sprintf("127.0.0.1:%d", port), t.TempDir()
+	opts.InspectAPK, opts.RunAgentLog = simreal.InspectAPK, simreal.RunAgent
+	s, err := sim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s
 }
