@@ -99,13 +99,7 @@ func TestUploadHandsFileToLibrary(t *testing.T) {
 // TestDesktopUploadHandler: the desktop window's asset-server handler takes
 // the same uploads and answers nothing else.
 func TestDesktopUploadHandler(t *testing.T) {
-	lib := &LibraryService{}
-	b, err := NewBridge(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(UploadHandler(b, nil))
-	defer ts.Close()
+	lib, ts := startUploadHandler(t)
 	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("y"), 1<<20)...)
 	if status, out := upload(t, ts.URL, "picked.apk", "application/octet-stream", data); status != 200 || out.Error != nil ||
 		lib.gotName != "picked.apk" || !bytes.Equal(lib.gotData, data) {
@@ -137,13 +131,7 @@ func chunkUp(t *testing.T, url, id, name string, offset, total int, piece []byte
 // piece hands the whole file to the library. Pieces out of order, a file
 // larger than announced and junk ids are refused, and nothing is added.
 func TestChunkedUpload(t *testing.T) {
-	lib := &LibraryService{}
-	b, err := NewBridge(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(UploadHandler(b, nil))
-	defer ts.Close()
+	lib, ts := startUploadHandler(t)
 	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("z"), 2_500_000)...)
 	const piece = 1 << 20
 	for off := 0; off < len(data); off += piece {
@@ -187,4 +175,18 @@ func TestChunkedUpload(t *testing.T) {
 	if lib.gotName != "" {
 		t.Fatalf("a refused upload reached the library: %q", lib.gotName)
 	}
+}
+
+// startUploadHandler serves UploadHandler (the desktop window's route) in
+// front of a fake library until the test ends.
+func startUploadHandler(t *testing.T) (*LibraryService, *httptest.Server) {
+	t.Helper()
+	lib := &LibraryService{}
+	b, err := NewBridge(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(UploadHandler(b, nil))
+	t.Cleanup(ts.Close)
+	return lib, ts
 }
