@@ -17,8 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"testing"
@@ -142,42 +140,14 @@ func runStationFull(b *testing.B, port int, sc scenario, set appSet) runResult {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ready := time.Now()
-	debug.FreeOSMemory() // the library's import of the APKs ran in this process
-	cpu0 := cpuSeconds()
-	peak := 0.0
-	start := time.Now()
-	eng.SetAuto(true)
-	for !allEnded(eng, sc.phones) {
-		if r := rssMB(); r > peak && os.Getenv("PRELOAD_BENCH_HEAPPROF") != "" {
-			if f, err := os.Create(os.Getenv("PRELOAD_BENCH_HEAPPROF")); err == nil {
-				pprof.Lookup("heap").WriteTo(f, 0)
-				f.Close()
-			}
-		}
-		peak = math.Max(peak, rssMB())
-		time.Sleep(100 * time.Millisecond)
-	}
-	var end time.Time
-	var bytes int64
+	r, start, status := measure(b, eng, sc.phones, "(d)") // the library's import of the APKs ran in this process: measure frees it
 	overAgent := 0
-	for _, s := range eng.Status() {
-		if s.EndedAt.After(end) {
-			end = s.EndedAt
-		}
-		bytes += s.Bytes
+	for _, s := range status {
 		if s.Transport == "agent" {
 			overAgent++
 		}
-		if s.State != install.StateDone {
-			b.Errorf("(d) %s ended %s", s.Serial, s.State)
-		}
 	}
-	r := runResult{makespan: end.Sub(start), rssMB: math.Max(peak, rssMB()), cpuSec: cpuSeconds() - cpu0, gb: float64(bytes) / 1e9}
-	idx := make([]int, sc.phones)
-	for i := range idx {
-		idx[i] = i
-	}
-	r.installed = checkInstalled(b, ph, set.apps, idx)
+	r.installed = checkInstalled(b, ph, set.apps, sc.phones)
 	r.timeline = timeline(b, fs.st, start)
 	r.note = fmt.Sprintf("setup %.1f s (attach → all ready); %d of %d phones over the agent channel; %s", ready.Sub(ph.plugged).Seconds(), overAgent, sc.phones, pipelineStats(b, fs.st))
 	return r

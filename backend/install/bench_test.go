@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,10 +90,12 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
-func checkInstalled(b *testing.B, ph phones, apps []install.App, idx []int) int {
+// checkInstalled counts the apps at their versionCode on the first count
+// phones; fewer than all is an error.
+func checkInstalled(b *testing.B, ph phones, apps []install.App, count int) int {
 	b.Helper()
 	n := 0
-	for _, i := range idx {
+	for i := range count {
 		got := ph.Packages(i)
 		for _, a := range apps {
 			if got[a.Package] == a.VersionCode {
@@ -100,8 +103,8 @@ func checkInstalled(b *testing.B, ph phones, apps []install.App, idx []int) int 
 			}
 		}
 	}
-	if n != len(idx)*len(apps) {
-		b.Errorf("only %d of %d apps installed", n, len(idx)*len(apps))
+	if n != count*len(apps) {
+		b.Errorf("only %d of %d apps installed", n, count*len(apps))
 	}
 	return n
 }
@@ -117,11 +120,7 @@ func runSequential(b *testing.B, port int, sc scenario, set appSet) runResult {
 	}
 	script := `serials="$1"; shift; for s in $serials; do for a in "$@"; do adb -s "$s" install "$a" >/dev/null || exit 1; done; done`
 	d := runScript(b, port, script, append([]string{strings.Join(serials[:k], " ")}, set.paths...)...)
-	idx := make([]int, k)
-	for i := range idx {
-		idx[i] = i
-	}
-	r := runResult{makespan: d, installed: checkInstalled(b, ph, set.apps, idx)}
+	r := runResult{makespan: d, installed: checkInstalled(b, ph, set.apps, k)}
 	if k < len(serials) {
 		// A sequential loop's time is the sum of identical per-phone times.
 		r.makespan = time.Duration(float64(d) * float64(len(serials)) / float64(k))
@@ -137,11 +136,7 @@ func runXargs(b *testing.B, port int, sc scenario, set appSet) runResult {
 	serials := ph.Serials()
 	script := `n="$1"; list="$2"; shift 2; printf '%s\n' $list | xargs -P "$n" -I{} sh -c 'for a in "$@"; do adb -s {} install "$a" >/dev/null || exit 1; done' sh "$@"`
 	d := runScript(b, port, script, append([]string{strconv.Itoa(len(serials)), strings.Join(serials, " ")}, set.paths...)...)
-	idx := make([]int, len(serials))
-	for i := range idx {
-		idx[i] = i
-	}
-	return runResult{makespan: d, installed: checkInstalled(b, ph, set.apps, idx)}
+	return runResult{makespan: d, installed: checkInstalled(b, ph, set.apps, len(serials))}
 }
 
 // (c) the station: discovery, plans, pipelines, records. The clock starts
@@ -167,34 +162,48 @@ func runEngine(b *testing.B, port int, sc scenario, set appSet) runResult {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The harness built and hashed hundreds of MB of APKs in this process
-	// before: give that memory back so RSS is the station's own.
+	// before: measure gives that memory back so RSS is the station's own.
+	r, _, _ := measure(b, st.eng, sc.phones, "(c)")
+	r.installed = checkInstalled(b, ph, set.apps, sc.phones)
+	return r
+}
+
+// measure runs one clocked install on eng's n ready phones: it gives freed
+// memory back to the OS, starts the clock and auto mode, samples the
+// process's RSS until every session has ended (writing a heap profile at
+// each new peak when PRELOAD_BENCH_HEAPPROF names a file), and returns the
+// figures (makespan to the last session's end, RSS peak, CPU, bytes), the
+// clock's start and the phones' final status. A phone not done is an error.
+func measure(b *testing.B, eng *install.Engine, n int, row string) (runResult, time.Time, []install.PhoneStatus) {
 	debug.FreeOSMemory()
 	cpu0 := cpuSeconds()
 	peak := 0.0
 	start := time.Now()
-	st.eng.SetAuto(true)
-	for !allEnded(st.eng, sc.phones) {
+	eng.SetAuto(true)
+	for !allEnded(eng, n) {
+		if r := rssMB(); r > peak && os.Getenv("PRELOAD_BENCH_HEAPPROF") != "" {
+			if f, err := os.Create(os.Getenv("PRELOAD_BENCH_HEAPPROF")); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}
 		peak = math.Max(peak, rssMB())
 		time.Sleep(100 * time.Millisecond)
 	}
 	var end time.Time
 	var bytes int64
-	for _, s := range st.eng.Status() {
+	status := eng.Status()
+	for _, s := range status {
 		if s.EndedAt.After(end) {
 			end = s.EndedAt
 		}
 		bytes += s.Bytes
 		if s.State != install.StateDone {
-			b.Errorf("%s ended %s", s.Serial, s.State)
+			b.Errorf("%s %s ended %s", row, s.Serial, s.State)
 		}
 	}
 	r := runResult{makespan: end.Sub(start), rssMB: math.Max(peak, rssMB()), cpuSec: cpuSeconds() - cpu0, gb: float64(bytes) / 1e9}
-	idx := make([]int, sc.phones)
-	for i := range idx {
-		idx[i] = i
-	}
-	r.installed = checkInstalled(b, ph, set.apps, idx)
-	return r
+	return r, start, status
 }
 
 // plugToFirstByte plugs one phone into a running station and measures the
