@@ -13,7 +13,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, basename } from 'node:path';
-import net from 'node:net';
+import { freePort } from './lib/net.mjs';
 import { buildApk, shopApps, apkToolsMissing } from './lib/apks.mjs';
 
 const bin = resolve(process.env.PRELOAD_BIN ?? '../build/bin/preload-station');
@@ -43,17 +43,6 @@ const msgs = {
   en: JSON.parse(readFileSync(new URL('../src/lib/i18n/pages.en.json', import.meta.url))),
   zh: JSON.parse(readFileSync(new URL('../src/lib/i18n/pages.zh-CN.json', import.meta.url))),
 };
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function start(args, env, ready, what) {
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });

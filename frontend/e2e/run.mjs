@@ -9,7 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import net from 'node:net';
+import { freePort } from './lib/net.mjs';
 import { buildApk, shopApps, apkToolsMissing } from './lib/apks.mjs';
 
 const bin = resolve(process.env.PRELOAD_BIN ?? '../build/bin/preload-station');
@@ -25,17 +25,6 @@ if (apkMissing) fail(`cannot build test APKs: ${apkMissing}`);
 function fail(msg) {
   console.error(`e2e: ${msg}`);
   process.exit(1);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
 }
 
 // The station starts an adb server if none answers: give it a private port so
