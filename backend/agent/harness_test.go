@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"preloadstation/backend/adb"
+	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/internal/syncbuf"
 	"preloadstation/backend/sim"
 	"preloadstation/backend/sim/simos"
@@ -25,27 +25,10 @@ type adbServer struct {
 	env  []string
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startADB(t testing.TB) *adbServer {
 	t.Helper()
-	if _, err := exec.LookPath("adb"); err != nil {
-		t.Skip("adb is not installed (apt install adb)")
-	}
-	home := t.TempDir()
-	a := &adbServer{port: freePort(t)}
-	a.env = append(os.Environ(), "HOME="+home, "ANDROID_SDK_HOME="+home, "ANDROID_ADB_SERVER_PORT="+strconv.Itoa(a.port))
-	if out, err := a.run(20*time.Second, "start-server"); err != nil {
-		t.Fatalf("adb start-server: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { a.run(10*time.Second, "kill-server") })
+	a := &adbServer{port: adbtest.StartServer(t)}
+	a.env = append(adbtest.Env(t), "ANDROID_ADB_SERVER_PORT="+strconv.Itoa(a.port))
 	return a
 }
 

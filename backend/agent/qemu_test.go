@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"preloadstation/backend/adb/adbtest"
 	"preloadstation/backend/agent/wire"
 	"preloadstation/backend/internal/syncbuf"
 )
@@ -47,7 +48,7 @@ func TestArmBuildUnderQemu(t *testing.T) {
 	secret := wire.DeriveSecret([]byte("qemu station"), "ARMPHONE")
 	keyFile := filepath.Join(dir, "key")
 	os.WriteFile(keyFile, []byte(hex.EncodeToString(secret)), 0o600)
-	port, httpPort := freePort(t), freePort(t)
+	port, httpPort := adbtest.FreePort(t), adbtest.FreePort(t)
 
 	out, err := exec.Command(qemu, exe, "--version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), wire.BuildMarker) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/electricbubble/gadb"
+
+	"preloadstation/backend/adb/adbtest"
 )
 
 // TestGadb drives the same phones with gadb v0.1.0, as backend/adb does.
@@ -70,7 +72,7 @@ func TestGadb(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "agent port", func() bool { _, ok := ph.HostAddr("27199"); return ok })
-	local := freePort(t)
+	local := adbtest.FreePort(t)
 	if err := d.Forward(local, 27199); err != nil {
 		t.Fatalf("gadb forward: %v", err)
 	}

@@ -2,13 +2,13 @@ package sim
 
 import (
 	"context"
-	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"preloadstation/backend/adb/adbtest"
 )
 
 // adbServer is a private adb server for one test, never the user's 5037.
@@ -18,30 +18,12 @@ type adbServer struct {
 	env  []string
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startADB(t *testing.T) *adbServer { return startADBB(t) }
 
 func startADBB(t testing.TB) *adbServer {
 	t.Helper()
-	if _, err := exec.LookPath("adb"); err != nil {
-		t.Skip("adb is not installed (apt install adb)")
-	}
-	home := t.TempDir()
-	a := &adbServer{t: t, port: freePort(t)}
-	a.env = append(os.Environ(), "HOME="+home, "ANDROID_SDK_HOME="+home,
-		"ANDROID_ADB_SERVER_PORT="+strconv.Itoa(a.port))
-	if out, err := a.run(20*time.Second, "start-server"); err != nil {
-		t.Fatalf("adb start-server: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { a.run(10*time.Second, "kill-server") })
+	a := &adbServer{t: t, port: adbtest.StartServer(t)}
+	a.env = append(adbtest.Env(t), "ANDROID_ADB_SERVER_PORT="+strconv.Itoa(a.port))
 	return a
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,20 +36,31 @@ func FreePort(t testing.TB) int {
 }
 
 // StartServer starts a real adb server on a free port and kills it when the
-// test ends. It returns the port.
+// test ends. It returns the port. A port free a moment ago can be taken by
+// another test (a virtual phone, another server) before adb binds it; adb
+// then talks to that listener and fails ("protocol fault"), so it tries
+// again on a fresh port, up to startTries times.
 func StartServer(t testing.TB) int {
 	t.Helper()
 	bin := Bin(t)
-	port := FreePort(t)
-	cmd := exec.Command(bin, "-P", strconv.Itoa(port), "start-server")
-	cmd.Env = Env(t)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("adb start-server on %d: %v: %s", port, err, out)
+	env := Env(t)
+	var errs []string
+	for range startTries {
+		port := FreePort(t)
+		cmd := exec.Command(bin, "-P", strconv.Itoa(port), "start-server")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Cleanup(func() { KillServer(bin, port) })
+			return port
+		}
+		errs = append(errs, fmt.Sprintf("port %d: %v: %s", port, err, bytes.TrimSpace(out)))
 	}
-	t.Cleanup(func() { KillServer(bin, port) })
-	return port
+	t.Fatalf("adb start-server failed %d times:\n%s", startTries, strings.Join(errs, "\n"))
+	return 0
 }
+
+const startTries = 5
 
 // Env is the environment for a test's adb server: HOME and ANDROID_SDK_HOME
 // in a temp dir, so the server never writes keys into the user's ~/.android.
